@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format chaos bench bench-push clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+run: install  ## sandbox + migrate + pull + demo users + web server + worker
+	$(BIN)/python manage.py run_demo
+
+test: install  ## the whole suite (DATABASE_URL picks the database; SQLite by default)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chaos: install  ## 2,000 concurrent edits against a failing upstream and killed workers; nothing may be lost
+	$(BIN)/python -m tests.chaos
+
+bench-push: install  ## push throughput vs a synchronous PATCH in post_save, save latency, worker memory
+	$(BIN)/python -m tests.bench_push
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 staticfiles test-output *.egg-info
