@@ -1,0 +1,164 @@
+"""HTTP client for the Qwoty API: one session, timeouts from settings, envelope in, typed errors out.
+
+Every call returns a `QwotyResponse` (status, parsed body, duration) or raises a `QwotyError`
+subclass carrying the same facts, so the push layer can store each call whatever its outcome.
+The token travels only in the Authorization header: it is never part of a message, a log line
+or anything this module returns.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from backoffice.redaction import redact
+
+from .errors import (
+    QwotyBadResponse,
+    QwotyConnectionError,
+    QwotyError,
+    QwotyForbidden,
+    QwotyInvalid,
+    QwotyNotFound,
+    QwotyRateLimited,
+    QwotyTimeout,
+    QwotyUnauthorized,
+    QwotyUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+RESOURCES = ("customers", "contacts", "catalogs")
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class QwotyResponse:
+    status: int
+    body: dict
+    duration_ms: int
+
+    @property
+    def data(self):
+        return self.body.get("data")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class QwotyClient:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ):
+        self.base_url = (base_url or settings.QWOTY_API_URL).rstrip("/")
+        self._token = token if token is not None else settings.QWOTY_API_TOKEN
+        self.timeout = (
+            connect_timeout or settings.QWOTY_CONNECT_TIMEOUT,
+            read_timeout or settings.QWOTY_READ_TIMEOUT,
+        )
+        self.session = requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {self._token}",
+                "Accept": "application/json",
+                "User-Agent": "qwoty-backoffice/1.0",
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"<QwotyClient {self.base_url}>"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def get(self, resource: str, object_id) -> QwotyResponse:
+        return self.request("GET", f"{resource}/{object_id}")
+
+    def patch(self, resource: str, object_id, body: dict) -> QwotyResponse:
+        return self.request("PATCH", f"{resource}/{object_id}", json=body)
+
+    def create(self, resource: str, body: dict) -> QwotyResponse:
+        return self.request("POST", resource, json=body)
+
+    def list_page(self, resource: str, *, page: int = 1, per_page: int = MAX_PER_PAGE) -> QwotyResponse:
+        return self.request("GET", resource, params={"page": page, "per_page": per_page})
+
+    def request(self, method: str, path: str, **kwargs) -> QwotyResponse:
+        url = self.url(path)
+        started = time.monotonic()
+        try:
+            raw = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.Timeout as exc:
+            raise QwotyTimeout(f"Qwoty did not answer {method} {path} in time") from _clean(exc)
+        except requests.ConnectionError as exc:
+            raise QwotyConnectionError(f"Could not reach Qwoty at {self.base_url}: {_reason(exc)}") from _clean(exc)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        logger.debug("%s %s -> %s in %sms", method, url, raw.status_code, duration_ms)
+        return _interpret(raw, duration_ms)
+
+
+def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
+    try:
+        body = raw.json()
+    except ValueError:
+        body = None
+    status = raw.status_code
+    text = redact(raw.text[:4000])
+    if 200 <= status < 300:
+        if not isinstance(body, dict) or body.get("success") is not True:
+            raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
+        return QwotyResponse(status=status, body=body, duration_ms=duration_ms)
+    error = redact(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else f"HTTP {status}"
+    kwargs = {"status": status, "body": text}
+    if status in (400, 422):
+        raise QwotyInvalid(error, **kwargs)
+    if status == 401:
+        raise QwotyUnauthorized(error, **kwargs)
+    if status == 403:
+        raise QwotyForbidden(error, **kwargs)
+    if status == 404:
+        raise QwotyNotFound(error, **kwargs)
+    if status == 429:
+        raise QwotyRateLimited(error, retry_after=parse_retry_after(raw.headers.get("Retry-After")), **kwargs)
+    if status >= 500:
+        raise QwotyUnavailable(error, **kwargs)
+    raise QwotyError(error, **kwargs)
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause, short: 'Connection refused' rather than urllib3's whole chain."""
+    reason = exc
+    while reason.__context__ is not None and not isinstance(reason, ConnectionRefusedError):
+        reason = reason.__context__
+    return redact(str(reason)[:200]) or type(exc).__name__
+
+
+def _clean(exc: Exception) -> Exception:
+    # requests' exceptions hold the PreparedRequest (with its Authorization header); drop it.
+    exc.request = None
+    return exc
+
+
+__all__ = ["RESOURCES", "QwotyClient", "QwotyError", "QwotyResponse", "parse_retry_after"]

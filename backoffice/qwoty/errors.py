@@ -1,0 +1,74 @@
+"""One exception per way a Qwoty call can fail, so callers decide retry vs. give up by type."""
+
+
+class QwotyError(Exception):
+    """Base class. `status` is the HTTP status (None when no answer came back)."""
+
+    retryable = False
+    kind = "error"
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body
+
+
+class QwotyInvalid(QwotyError):
+    """400/422: the body was refused; `message` is the upstream's `error` text."""
+
+    kind = "invalid"
+
+
+class QwotyUnauthorized(QwotyError):
+    """401: missing or wrong token. Pushing must pause, not retry."""
+
+    kind = "unauthorized"
+
+
+class QwotyForbidden(QwotyError):
+    """403: the token lacks a permission. Pushing must pause, not retry."""
+
+    kind = "forbidden"
+
+
+class QwotyNotFound(QwotyError):
+    """404: unknown id (or wrong base URL)."""
+
+    kind = "not_found"
+
+
+class QwotyRateLimited(QwotyError):
+    """429: workspace rate limit; `retry_after` seconds when the upstream said so."""
+
+    kind = "rate_limited"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class QwotyUnavailable(QwotyError):
+    """5xx, timeout, connection refused or reset: transient, worth retrying."""
+
+    kind = "unavailable"
+    retryable = True
+
+
+class QwotyTimeout(QwotyUnavailable):
+    """No answer within the read timeout."""
+
+    kind = "timeout"
+
+
+class QwotyConnectionError(QwotyUnavailable):
+    """Could not connect, or the connection dropped before an answer."""
+
+    kind = "connection"
+
+
+class QwotyBadResponse(QwotyError):
+    """A 2xx answer that is not the documented envelope."""
+
+    kind = "bad_response"

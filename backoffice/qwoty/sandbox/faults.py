@@ -1,0 +1,202 @@
+"""Switchable failures for /api requests, so the push layer's retries can be tested.
+
+Settings are changed at run time (POST /__sandbox__/faults) and read by every
+request thread, hence the lock. For each request `decide()` picks at most one
+failure, in this order: the next scripted answer, an outage, then one random
+draw split into drop, 503 and 429 slices (rates summing above 1 cut the later
+slices). Latency applies to every answer, failures included. The random
+draws use their own `random.Random`, seeded with `fault_seed` for repeatable
+tests.
+"""
+
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from http import HTTPStatus
+
+RATES = ("error_rate", "drop_rate", "rate_limit_rate")
+DEFAULT_RETRY_AFTER = 1
+ERRORS = {
+    401: "Invalid API token",
+    429: "Rate limit exceeded",
+    503: "Service unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed answer: `drop` closes the connection, else `status` with `error`."""
+
+    drop: bool = False
+    status: int = 0
+    error: str = ""
+    retry_after: int | None = None
+
+
+def error_text(status: int) -> str:
+    return ERRORS.get(status) or HTTPStatus(status).phrase
+
+
+class FaultError(ValueError):
+    """A fault setting that cannot be applied; the message says which and why."""
+
+
+class Faults:
+    def __init__(self, token: str):
+        self._original_token = token
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        """No failures, no latency, the original token."""
+        with self._lock:
+            self.latency_ms = 0
+            self.error_rate = self.drop_rate = self.rate_limit_rate = 0.0
+            self.retry_after = DEFAULT_RETRY_AFTER
+            self.outage = False
+            self._outage_until = 0.0
+            self._script: deque[Failure] = deque()
+            self.token = self._original_token
+            self._rng = random.Random()
+
+    def update(self, settings) -> None:
+        """Merge `settings`; all are checked before any is applied."""
+        if not isinstance(settings, dict):
+            raise FaultError("Body must be a JSON object")
+        checked = {name: check_setting(name, value) for name, value in settings.items()}
+        with self._lock:
+            for name, value in checked.items():
+                if name == "outage_seconds":
+                    self._outage_until = time.monotonic() + value if value else 0.0
+                elif name == "script":
+                    self._script = deque(value)
+                elif name == "fault_seed":
+                    self._rng = random.Random(value)
+                else:
+                    setattr(self, name, value)
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {
+                "latency_ms": self.latency_ms,
+                "error_rate": self.error_rate,
+                "drop_rate": self.drop_rate,
+                "rate_limit_rate": self.rate_limit_rate,
+                "retry_after": self.retry_after,
+                "outage": self.outage,
+                "outage_seconds": round(max(self._outage_until - time.monotonic(), 0.0), 3),
+                "script": [script_entry(failure) for failure in self._script],
+                "token_changed": self.token != self._original_token,
+            }
+
+    def decide(self) -> tuple[Failure | None, float]:
+        """The failure for the next /api request (or None) and the seconds to wait first."""
+        with self._lock:
+            delay = self.latency_ms / 1000
+            if self._script:
+                failure = self._script.popleft()
+                if failure.status == 429 and failure.retry_after is None:
+                    failure = replace(failure, retry_after=self.retry_after)
+                return failure, delay
+            if self.outage or time.monotonic() < self._outage_until:
+                return Failure(status=503, error=error_text(503)), delay
+            draw = self._rng.random()
+            if draw < self.drop_rate:
+                return Failure(drop=True), delay
+            if draw < self.drop_rate + self.error_rate:
+                return Failure(status=503, error=error_text(503)), delay
+            if draw < self.drop_rate + self.error_rate + self.rate_limit_rate:
+                return Failure(status=429, error=error_text(429), retry_after=self.retry_after), delay
+            return None, delay
+
+    def accepts(self, authorization: str | None) -> bool:
+        with self._lock:
+            token = self.token
+        return authorization == f"Bearer {token}"
+
+
+def check_setting(name: str, value):
+    """The value to store for one setting, or FaultError."""
+    if name in RATES:
+        if not is_number(value) or not 0 <= value <= 1:
+            raise FaultError(f"{name} must be a number between 0 and 1")
+        return float(value)
+    if name in ("latency_ms", "retry_after"):
+        if not is_count(value):
+            raise FaultError(f"{name} must be a non-negative integer")
+        return value
+    if name == "outage_seconds":
+        if not is_number(value) or value < 0:
+            raise FaultError("outage_seconds must be a non-negative number")
+        return float(value)
+    if name == "outage":
+        if not isinstance(value, bool):
+            raise FaultError("outage must be a boolean")
+        return value
+    if name == "token":
+        if not isinstance(value, str) or not value:
+            raise FaultError("token must be a non-empty string")
+        return value
+    if name == "fault_seed":
+        if not isinstance(value, int | str) or isinstance(value, bool):
+            raise FaultError("fault_seed must be an integer or a string")
+        return value
+    if name == "script":
+        if not isinstance(value, list):
+            raise FaultError("script must be a list")
+        return [scripted_failure(index, entry) for index, entry in enumerate(value)]
+    raise FaultError(f"Unknown fault: {name}")
+
+
+def scripted_failure(index: int, entry) -> Failure:
+    """`{"drop": true}` or `{"status": 503, "error": "...", "retry_after": 2}` (error and retry_after optional)."""
+    where = f"script[{index}]"
+    if not isinstance(entry, dict):
+        raise FaultError(f"{where} must be an object")
+    unknown = set(entry) - {"drop", "status", "error", "retry_after"}
+    if unknown:
+        raise FaultError(f"{where} has an unknown key: {sorted(unknown)[0]}")
+    if entry.get("drop") is True:
+        if len(entry) > 1:
+            raise FaultError(f"{where}: drop takes no other keys")
+        return Failure(drop=True)
+    status = entry.get("status")
+    if not is_error_status(status):
+        raise FaultError(f"{where}.status must be an HTTP error status (400-599)")
+    error = entry.get("error", error_text(status))
+    if not isinstance(error, str):
+        raise FaultError(f"{where}.error must be a string")
+    retry_after = entry.get("retry_after")  # a 429 without one gets the current retry_after
+    if retry_after is not None and not is_count(retry_after):
+        raise FaultError(f"{where}.retry_after must be a non-negative integer")
+    return Failure(status=status, error=error, retry_after=retry_after)
+
+
+def script_entry(failure: Failure) -> dict:
+    if failure.drop:
+        return {"drop": True}
+    entry = {"status": failure.status, "error": failure.error}
+    if failure.retry_after is not None:
+        entry["retry_after"] = failure.retry_after
+    return entry
+
+
+def is_error_status(value) -> bool:
+    if not isinstance(value, int) or isinstance(value, bool) or not 400 <= value <= 599:
+        return False
+    try:
+        HTTPStatus(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_count(value) -> bool:
+    """A non-negative integer, and not a bool (JSON true is not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

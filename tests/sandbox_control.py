@@ -1,0 +1,70 @@
+"""Drive a sandbox upstream over HTTP: its API as a client would, and its control endpoints (faults, log, reset).
+
+Works the same for a sandbox in this process (tests) and one in its own process (chaos, benchmarks),
+where it does not compete with the code under test for the interpreter.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from backoffice.qwoty.sandbox import DEFAULT_TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Sandbox:
+    def __init__(self, url: str, token: str = DEFAULT_TOKEN, process: subprocess.Popen | None = None):
+        self.url = url  # ".../api"
+        self.base_url = url.removesuffix("/api")
+        self.token = token
+        self.control = f"{self.base_url}/__sandbox__"
+        self.process = process
+        self.http = requests.Session()
+
+    @classmethod
+    def start_process(cls, *, customers: int) -> "Sandbox":
+        """`python -m backoffice.qwoty.sandbox` on a free port, in memory."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backoffice.qwoty.sandbox", "--port", "0", "--customers", str(customers)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = process.stdout.readline()  # "Qwoty sandbox listening on http://127.0.0.1:PORT/api"
+        if "listening on " not in line:
+            process.kill()
+            raise RuntimeError(f"sandbox did not start: {line!r}")
+        return cls(line.rsplit(" ", 1)[1].strip(), process=process)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def faults(self, **faults) -> None:
+        self.http.post(f"{self.control}/faults", json=faults, timeout=5).raise_for_status()
+
+    def clear_faults(self) -> None:
+        self.http.post(f"{self.control}/faults/clear", timeout=5).raise_for_status()
+
+    def clear_log(self) -> None:
+        self.http.delete(f"{self.control}/requests", timeout=5).raise_for_status()
+
+    def clear(self) -> None:
+        self.clear_faults()
+        self.clear_log()
+
+    def received(self, method: str | None = None) -> list[dict]:
+        params = {"method": method} if method else {}
+        return self.http.get(f"{self.control}/requests", params=params, timeout=30).json()
+
+    def reset(self) -> None:
+        self.http.post(f"{self.control}/reset", timeout=30).raise_for_status()
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Call the sandbox API directly, as Qwoty's other clients would."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return self.http.request(method, f"{self.url}/{path.lstrip('/')}", headers=headers, timeout=5, **kwargs)

@@ -1,0 +1,39 @@
+"""GET /healthz reports the database and the upstream."""
+
+import pytest
+from django.db import DatabaseError
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_is_ok_when_database_and_upstream_answer(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True
+    assert body["database"] == {"ok": True}
+    assert body["upstream"]["ok"] is True
+
+
+def test_healthz_reports_upstream_down_but_stays_200(client, sandbox_server):
+    sandbox_server.faults(outage=True)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["upstream"] == {"ok": False, "error": "Service unavailable", "status": 503}
+
+
+def test_healthz_is_503_without_a_database(client, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr("backoffice.health.connection.cursor", broken_cursor)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == {"ok": False, "error": "DatabaseError"}
+
+
+def test_healthz_never_reveals_the_token(client, settings):
+    settings.QWOTY_API_TOKEN = "qwoty_revoked_secret_123"
+    response = client.get("/healthz")
+    assert response.json()["upstream"]["status"] == 401
+    assert "qwoty_revoked_secret_123" not in response.content.decode()

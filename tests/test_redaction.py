@@ -1,0 +1,73 @@
+"""Tokens never reach logs, exception messages, stored rows or error pages."""
+
+import logging
+
+import pytest
+from django.conf import settings
+from django.test import RequestFactory
+from django.views.debug import ExceptionReporter
+
+from backoffice.qwoty.client import QwotyClient
+from backoffice.qwoty.errors import QwotyConnectionError, QwotyUnauthorized
+from backoffice.redaction import REDACTED, RedactingFilter, redact, redact_headers
+
+
+def test_redact_removes_the_configured_token_and_token_shapes():
+    token = settings.QWOTY_API_TOKEN
+    assert token not in redact(f"Authorization: Bearer {token}")
+    assert redact("key qwoty_abc123 and qwt_prod_XYZ") == f"key {REDACTED} and {REDACTED}"
+    assert redact("Bearer abc.def") == f"Bearer {REDACTED}"
+    assert redact("nothing secret") == "nothing secret"
+
+
+def test_redact_headers_hides_credentials():
+    headers = redact_headers({"Authorization": "Bearer x", "Content-Type": "application/json"})
+    assert headers == {"Authorization": REDACTED, "Content-Type": "application/json"}
+
+
+def test_logging_filter_redacts_message_arguments_and_tracebacks(caplog):
+    token = settings.QWOTY_API_TOKEN
+    logger = logging.getLogger("test.redaction")
+    logger.addFilter(RedactingFilter())
+    try:
+        with caplog.at_level(logging.INFO, logger="test.redaction"):
+            logger.info("calling with %s", token)
+            try:
+                raise RuntimeError(f"boom {token}")
+            except RuntimeError:
+                logger.exception("failed")
+    finally:
+        logger.filters.clear()
+    assert token not in caplog.text
+    for record in caplog.records:
+        assert token not in (record.exc_text or "")
+    assert REDACTED in caplog.text
+
+
+def test_client_debug_logging_never_shows_the_token(caplog, sandbox_server):
+    token = settings.QWOTY_API_TOKEN
+    with caplog.at_level(logging.DEBUG):
+        QwotyClient().list_page("catalogs")
+        with pytest.raises(QwotyUnauthorized) as caught:
+            QwotyClient(token="qwoty_wrong_but_secret").list_page("catalogs")
+        sandbox_server.faults(script=[{"drop": True}])
+        with pytest.raises(QwotyConnectionError) as dropped:
+            QwotyClient().list_page("catalogs")
+    assert caplog.records, "the client should have logged its calls"
+    text = caplog.text + str(caught.value) + caught.value.body + str(dropped.value)
+    assert token not in text
+    assert "qwoty_wrong_but_secret" not in text
+
+
+def _debug_error_page(request) -> str:
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        return ExceptionReporter(request, type(exc), exc, exc.__traceback__).get_traceback_html()
+
+
+def test_error_page_hides_the_token_setting_and_authorization_header():
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {settings.QWOTY_API_TOKEN}")
+    html = _debug_error_page(request)
+    assert "QWOTY_API_TOKEN" in html  # the settings table is there...
+    assert settings.QWOTY_API_TOKEN not in html  # ...with the value masked
