@@ -1,0 +1,16 @@
+"""A customer's country, guessed from what it already holds."""
+
+from customers.tax_validation import validate_tax_id
+
+
+def customer_country(tax_ids: list[tuple[str, str]]) -> str | None:
+    """The ISO alpha-2 country of the first of the customer's (tax, value) pairs that reveals one.
+
+    Qwoty keeps no country on a customer, yet its contacts' phones often lack the "+": the tax
+    IDs say which region to read them in. A number with a bad check digit still tells the country.
+    """
+    for tax, value in tax_ids:
+        country = validate_tax_id(tax, value).country
+        if country:
+            return country
+    return None
