@@ -1,0 +1,21 @@
+from django.db import migrations
+
+GROUPS = ["Sales Ops", "Managers", "Support"]
+
+
+def create_groups(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in GROUPS:
+        Group.objects.get_or_create(name=name)
+
+
+def delete_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=GROUPS).delete()
+
+
+class Migration(migrations.Migration):
+    """Staff roles as groups; their permissions are kept in step by backoffice.roles after migrate."""
+
+    dependencies = [("auth", "0012_alter_user_first_name_max_length")]
+
+    operations = [migrations.RunPython(create_groups, delete_groups)]

@@ -1,0 +1,99 @@
+"""Sync bookkeeping shared by every mirrored record."""
+
+from django.conf import settings
+from django.db import models
+
+
+class SyncStatus(models.TextChoices):
+    SYNCED = "synced", "Synced"
+    PENDING = "pending", "Pending"
+    PUSHING = "pushing", "Pushing"
+    FAILED = "failed", "Failed"
+    CONFLICT = "conflict", "Conflict"
+
+
+class SyncedRecord(models.Model):
+    """A local mirror of an upstream object: its upstream UUID, last-synced snapshot and sync state.
+
+    `last_synced` is the upstream object exactly as last seen (pull or push answer); the push
+    layer diffs the record's current values against it, so it is the single source of "what
+    Qwoty has".
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    created_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Upstream creation time.")
+    updated_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="Upstream update time.")
+
+    last_synced = models.JSONField(null=True, blank=True, editable=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_status = models.CharField(
+        max_length=16, choices=SyncStatus.choices, default=SyncStatus.SYNCED, db_index=True, editable=False
+    )
+    sync_error = models.TextField(blank=True, editable=False)
+    sync_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # {field: {"local": value, "upstream": value}} while a pull found both sides changed.
+    sync_conflict = models.JSONField(null=True, blank=True, editable=False)
+    # Bumped by every staff save: optimistic locking against lost updates, and how the push
+    # layer notices an edit made while a PATCH was in flight.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    # Push bookkeeping, owned by backoffice.sync.push (not by the task queue).
+    push_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    next_push_at = models.DateTimeField(null=True, blank=True, editable=False)
+    pushing_since = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["sync_status", "next_push_at"], name="%(class)s_push_due")]
+
+
+class Target(models.TextChoices):
+    QWOTY = "qwoty", "Qwoty"
+
+
+class PushAttempt(models.Model):
+    """One call made upstream for a record, stored whatever its outcome. Never holds a token."""
+
+    target = models.CharField(max_length=32, choices=Target.choices, default=Target.QWOTY)
+    resource = models.CharField(max_length=32)
+    record_id = models.UUIDField()
+    method = models.CharField(max_length=8)
+    url = models.URLField(max_length=500)
+    request_body = models.JSONField(null=True, blank=True)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no answer
+    response_body = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error_kind = models.CharField(max_length=32, blank=True)  # "", "invalid", "timeout", ...
+    error_message = models.TextField(blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["resource", "record_id", "-created_at"], name="pushattempt_record"),
+            models.Index(fields=["error_kind", "-created_at"], name="pushattempt_kind"),
+        ]
+
+    def __str__(self):
+        return f"{self.method} {self.url} → {self.status or self.error_kind}"
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class TargetState(models.Model):
+    """Per-target switches: paused after a 401/403 (no retry storm on a bad token), and the rate-limit slot."""
+
+    target = models.CharField(max_length=32, choices=Target.choices, primary_key=True)
+    paused = models.BooleanField(default=False)
+    paused_reason = models.TextField(blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # Earliest time the next request may start: shared by every worker, so the rate limit is per target.
+    next_slot_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.target} ({'paused' if self.paused else 'active'})"

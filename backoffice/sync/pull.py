@@ -1,0 +1,121 @@
+"""Import and refresh local records from Qwoty (`manage.py qwoty_pull`, "Refresh from Qwoty").
+
+For each upstream object the outcome is one of created, updated, unchanged or conflict:
+upstream changes are applied to fields staff have not edited since the last sync; a field
+changed on both sides to different values is recorded as a conflict for staff to resolve,
+never silently overwritten.
+"""
+
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from backoffice.qwoty.client import QwotyClient
+
+from . import mirror as mirrors
+from .backoff import call_with_retries
+from .context import applying_upstream
+from .models import SyncStatus
+
+logger = logging.getLogger(__name__)
+
+CREATED, UPDATED, UNCHANGED, CONFLICT, FAILED = "created", "updated", "unchanged", "conflict", "failed"
+
+
+@dataclass
+class PullSummary:
+    counts: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, outcome: str) -> None:
+        self.counts[outcome] += 1
+
+    def __str__(self) -> str:
+        return ", ".join(f"{self.counts[k]} {k}" for k in (CREATED, UPDATED, UNCHANGED, CONFLICT, FAILED))
+
+
+def pull_resource(client: QwotyClient, mirror, summary: PullSummary, *, on_page=None) -> None:
+    """Pull every object of one resource, page by page, retrying 429/5xx/timeouts with backoff."""
+    page_number = 1
+    while True:
+        response = call_with_retries(
+            lambda page=page_number: client.list_page(mirror.resource, page=page),
+            base=settings.QWOTY_RETRY_BASE_SECONDS,
+        )
+        page = response.data or []
+        existing = mirror.model.objects.in_bulk([item["id"] for item in page])
+        for data in page:
+            try:
+                summary.add(apply_upstream(mirror, data, existing.get(uuid.UUID(str(data["id"])))))
+            except (DatabaseError, KeyError, TypeError, ValueError) as exc:
+                # One malformed or orphaned object must not stop the import: it is counted and reported.
+                logger.warning("Could not import %s %s: %s", mirror.resource, data.get("id"), exc)
+                summary.add(FAILED)
+                summary.errors.append(f"{mirror.resource} {data.get('id')}: {exc}")
+        if on_page:
+            on_page(mirror, response)
+        total_pages = (response.body.get("pagination") or {}).get("total_pages", 0)
+        if not page or page_number >= total_pages:
+            return
+        page_number += 1
+
+
+def pull_record(record, *, client: QwotyClient | None = None) -> str:
+    """Refresh one record from Qwoty; returns the outcome."""
+    mirror = mirrors.for_model(record)
+    response = (client or QwotyClient()).get(mirror.resource, record.pk)
+    return apply_upstream(mirror, response.data, mirror.model.objects.get(pk=record.pk))
+
+
+@transaction.atomic
+def apply_upstream(mirror, data: dict, record=None) -> str:
+    """Merge one upstream object into its local record (created if missing) without triggering a push."""
+    with applying_upstream():
+        if record is None:
+            record = mirror.new(data)
+            names = mirror.fields + mirror.readonly
+            _save(mirror, record, data, names, status=SyncStatus.SYNCED)
+            return CREATED
+
+        record = mirror.model.objects.select_for_update().get(pk=record.pk)
+        snapshot = mirror.upstream_values(record.last_synced)
+        local = mirror.values(record)
+        incoming = mirror.upstream_values(data)
+        if record.last_synced == data:
+            return UNCHANGED
+
+        edited_locally = {name for name in mirror.fields if local[name] != snapshot[name]}
+        changed_upstream = {name for name in mirror.fields if incoming[name] != snapshot[name]}
+        conflicts = {
+            name: {"local": local[name], "upstream": incoming[name]}
+            for name in edited_locally & changed_upstream
+            if local[name] != incoming[name]
+        }
+        still_pending = {name for name in edited_locally - changed_upstream}
+        names = tuple(changed_upstream - edited_locally) + mirror.readonly
+        if conflicts:
+            status = SyncStatus.CONFLICT
+        elif still_pending:
+            status = record.sync_status if record.sync_status != SyncStatus.SYNCED else SyncStatus.PENDING
+        else:
+            status = SyncStatus.SYNCED
+        _save(mirror, record, data, names, status=status, conflict=conflicts or None)
+        return CONFLICT if conflicts else UPDATED
+
+
+def _save(mirror, record, data, names, *, status, conflict=None) -> None:
+    mirror.assign(record, data, names)
+    record.last_synced = data
+    record.last_synced_at = timezone.now()
+    record.sync_status = status
+    record.sync_conflict = conflict
+    if status == SyncStatus.SYNCED:
+        record.sync_error = ""
+        record.sync_error_at = None
+    record.save()
+    mirror.after_save(record, data, names)

@@ -1,0 +1,52 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from backoffice.sync.models import SyncedRecord
+from customers.models import EXTERNAL_ID_LENGTH, Customer
+
+
+class Role(models.TextChoices):
+    """The six roles Qwoty accepts in a contact's `role` list."""
+
+    BUYER = "buyer", "Buyer"
+    SIGNER = "signer", "Signer"
+    BILLING = "billing", "Billing"
+    SHIPPING = "shipping", "Shipping"
+    LEGAL = "legal", "Legal"
+    ADMIN = "admin", "Admin"
+
+
+def validate_roles(value):
+    if not isinstance(value, list):
+        raise ValidationError("Roles must be a list.")
+    unknown = [role for role in value if role not in Role.values]
+    if unknown:
+        raise ValidationError("Unknown role: %(roles)s.", params={"roles": ", ".join(map(str, unknown))})
+    if len(set(value)) != len(value):
+        raise ValidationError("Each role may appear only once.")
+
+
+class Contact(SyncedRecord):
+    # customer_id cannot change after creation (upstream refuses it); services never reassign it.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=255, null=True, blank=True)
+    last_name = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    email = models.EmailField(max_length=255, null=True, blank=True, db_index=True)
+    phone = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    role = models.JSONField(default=list, blank=True, validators=[validate_roles])
+    id_crm = models.CharField("CRM id", max_length=EXTERNAL_ID_LENGTH, null=True, blank=True, db_index=True)
+    id_erp = models.CharField("ERP id", max_length=EXTERNAL_ID_LENGTH, null=True, blank=True, db_index=True)
+    id_accounting = models.CharField(
+        "accounting id", max_length=EXTERNAL_ID_LENGTH, null=True, blank=True, db_index=True
+    )
+
+    class Meta(SyncedRecord.Meta):
+        ordering = ["last_name", "first_name", "id"]
+        permissions = [("change_contact_details", "Can change a contact's roles, name, email and phone")]
+
+    def __str__(self):
+        return self.full_name or self.email or str(self.id)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)

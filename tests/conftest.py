@@ -1,0 +1,77 @@
+"""Shared fixtures: every test talks to a real sandbox upstream over HTTP, never to a real host."""
+
+import pytest
+from django.conf import settings as django_settings
+
+from backoffice.qwoty.sandbox import SandboxServer
+from tests.sandbox_control import Sandbox
+
+# Shaped like a production token so redaction tests catch any leak of it.
+TEST_TOKEN = "qwt_prod_test_5ecret_T0ken_9f8e7d"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    server = SandboxServer(port=0, customers=25, token=TEST_TOKEN).start()
+    yield Sandbox(server.url, token=TEST_TOKEN)
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _upstream_is_sandbox(sandbox_server, settings):
+    """Point every test at the sandbox, with its faults cleared and its request log empty."""
+    settings.QWOTY_API_URL = sandbox_server.url
+    settings.QWOTY_API_TOKEN = TEST_TOKEN
+    settings.QWOTY_RETRY_BASE_SECONDS = 0.01
+    sandbox_server.clear()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """A freshly seeded sandbox, for tests that change upstream data."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+def drain_push_queue(*, max_seconds: float = 20.0) -> int:
+    """Run the real worker (`db_worker --batch`) until no push task is queued, delayed ones included.
+
+    Returns how many worker rounds it took. Fails the test rather than looping for ever.
+    """
+    import time
+
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    deadline = time.monotonic() + max_seconds
+    rounds = 0
+    while DBTaskResult.objects.filter(status="READY").exists():
+        if time.monotonic() > deadline:
+            pytest.fail("push queue did not drain in time")
+        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+        rounds += 1
+        time.sleep(0.005)
+    return rounds
+
+
+@pytest.fixture
+def drain():
+    return drain_push_queue
+
+
+@pytest.fixture
+def pulled(sandbox, transactional_db):
+    """The sandbox's demo data pulled into the local database (real commits, so the worker sees them)."""
+    from django.core.management import call_command
+
+    call_command("qwoty_pull", "--no-progress", stdout=__import__("io").StringIO())
+    sandbox.clear()
+    return sandbox
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite test database in a file, not in memory, so worker processes started by tests can share it."""
+    database = django_settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")

@@ -1,0 +1,42 @@
+"""A throw-away back office for chaos and benchmark runs: scratch database, in-process sandbox, pulled data.
+
+Call `scratch_backoffice()` before importing any model: it sets the environment Django reads.
+"""
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from backoffice.qwoty.sandbox import DEFAULT_TOKEN
+from tests.sandbox_control import Sandbox
+
+
+def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandbox:
+    """Start a sandbox process with `customers` seeded customers, point Django at it and a fresh database, pull."""
+    sandbox = Sandbox.start_process(customers=customers)
+    database_url = os.environ.get("SCRATCH_DATABASE_URL")
+    if not database_url:
+        folder = Path(tempfile.mkdtemp(prefix="qwoty-scratch-"))
+        database_url = f"sqlite:///{folder / 'scratch.sqlite3'}"
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+            "DATABASE_URL": database_url,
+            "QWOTY_API_URL": sandbox.url,
+            "QWOTY_API_TOKEN": DEFAULT_TOKEN,
+            "LOG_LEVEL": "ERROR",
+            **{key: str(value) for key, value in (settings or {}).items()},
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    # On PostgreSQL SCRATCH_DATABASE_URL names a database we may empty.
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    call_command("migrate", verbosity=0)  # flush empties the role groups: recreate them
+    call_command("qwoty_pull", "--no-progress", stdout=io.StringIO())
+    return sandbox

@@ -1,0 +1,124 @@
+"""qwoty_pull and the merge of upstream objects into local records."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from backoffice.sync import mirror as mirrors
+from backoffice.sync.models import SyncStatus
+from backoffice.sync.pull import CONFLICT, UNCHANGED, UPDATED, apply_upstream, pull_record
+from catalogs.models import Catalog
+from contacts.models import Contact
+from customers.models import Customer, TaxId
+
+pytestmark = pytest.mark.django_db
+
+
+def pull(*args) -> str:
+    out = io.StringIO()
+    call_command("qwoty_pull", "--no-progress", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_pull_imports_every_object_with_its_fields(sandbox):
+    output = pull()
+    upstream_customers = sandbox.api("GET", "customers", params={"per_page": 200}).json()["data"]
+    upstream_contacts = sandbox.api("GET", "contacts", params={"per_page": 200}).json()["data"]
+    assert Customer.objects.count() == len(upstream_customers) == 25
+    assert Contact.objects.count() == len(upstream_contacts)
+    assert Catalog.objects.count() == 12
+    assert f"{25 + len(upstream_contacts) + 12} created" in output
+
+    upstream = upstream_customers[3]
+    customer = Customer.objects.get(pk=upstream["id"])
+    assert mirrors.get("customers").values(customer) == mirrors.get("customers").upstream_values(upstream)
+    assert [t.as_upstream() for t in customer.tax_ids.all()] == upstream["tax_ids"]
+    assert sorted(str(pk) for pk in customer.contacts.values_list("pk", flat=True)) == sorted(upstream["contact_ids"])
+    assert customer.last_synced == upstream
+    assert customer.sync_status == SyncStatus.SYNCED
+
+
+def test_second_pull_changes_nothing(sandbox):
+    pull()
+    before = {c.pk: (c.last_synced_at, c.version) for c in Customer.objects.all()}
+    tax_rows = list(TaxId.objects.order_by("pk").values_list("pk", "tax_value", "position"))
+    output = pull()
+    total = Customer.objects.count() + Contact.objects.count() + Catalog.objects.count()
+    assert f"0 created, 0 updated, {total} unchanged, 0 conflict, 0 failed" in output
+    assert {c.pk: (c.last_synced_at, c.version) for c in Customer.objects.all()} == before
+    assert list(TaxId.objects.order_by("pk").values_list("pk", "tax_value", "position")) == tax_rows
+
+
+def test_pull_applies_upstream_changes(sandbox):
+    pull()
+    catalog = Catalog.objects.first()
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Changed upstream", "is_active": False})
+    output = pull("--only", "catalogs")
+    assert "1 updated" in output
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.is_active, catalog.sync_status) == ("Changed upstream", False, SyncStatus.SYNCED)
+
+
+def test_pull_reorders_and_replaces_tax_ids(sandbox):
+    pull()
+    customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
+    kept = customer.tax_ids.first()
+    new_list = [{"tax": "SIREN", "tax_value": "732829320"}, kept.as_upstream()]
+    sandbox.api("PATCH", f"customers/{customer.pk}", json={"tax_ids": new_list})
+    pull("--only", "customers")
+    assert [t.as_upstream() for t in customer.tax_ids.all()] == new_list
+    assert customer.tax_ids.get(tax_value=kept.tax_value).pk == kept.pk  # the row (and its review) survives
+
+
+def test_local_edit_and_different_upstream_edit_is_a_conflict_not_an_overwrite(sandbox):
+    pull()
+    catalog = Catalog.objects.first()
+    catalog.name = "Local name"
+    catalog.reference = "LOCAL-REF"
+    catalog.save()
+    upstream = sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Upstream name", "description": "New"})
+
+    assert apply_upstream(mirrors.get("catalogs"), upstream.json()["data"], catalog) == CONFLICT
+    catalog.refresh_from_db()
+    assert catalog.name == "Local name"  # never silently overwritten
+    assert catalog.description == "New"  # upstream-only change applied
+    assert catalog.reference == "LOCAL-REF"  # local-only change kept, still to push
+    assert catalog.sync_status == SyncStatus.CONFLICT
+    assert catalog.sync_conflict == {"name": {"local": "Local name", "upstream": "Upstream name"}}
+
+
+def test_same_change_on_both_sides_is_not_a_conflict(sandbox):
+    pull()
+    catalog = Catalog.objects.first()
+    catalog.name = "Same"
+    catalog.save()
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Same"})
+    assert pull_record(catalog) == UPDATED
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+    assert pull_record(catalog) == UNCHANGED
+
+
+def test_pull_retries_transient_failures(sandbox):
+    sandbox.faults(script=[{"status": 503}, {"status": 429, "retry_after": 0}, {"drop": True}])
+    output = pull("--only", "catalogs")
+    assert "12 created" in output
+    assert [r["status"] for r in sandbox.received("GET")][:4] == [503, 429, None, 200]
+
+
+def test_pull_with_wrong_token_fails_with_one_clear_line(settings):
+    settings.QWOTY_API_TOKEN = "qwoty_not_the_right_one"
+    with pytest.raises(CommandError, match=r"^Qwoty refused the token \(Invalid API token\); check QWOTY_API_TOKEN\.$"):
+        pull()
+    assert Customer.objects.count() == 0
+
+
+def test_pull_with_wrong_url_says_so(sandbox_server):
+    with pytest.raises(CommandError, match=r"No Qwoty API at .*/nope .*check QWOTY_API_URL"):
+        pull("--url", sandbox_server.base_url + "/nope")
+
+
+def test_pull_from_unreachable_upstream_says_so():
+    with pytest.raises(CommandError, match=r"^Cannot reach Qwoty: Could not reach Qwoty at http://127\.0\.0\.1:9/api"):
+        pull("--url", "http://127.0.0.1:9/api")
