@@ -1,0 +1,46 @@
+"""Recover stalled pushes: records left `pushing` by a dead worker, pending records whose task was lost,
+and a target paused on a refused token once Qwoty accepts it again.
+
+Run once, or with `--every N` as a long-running process beside the worker (make run does).
+"""
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from backoffice.sync import push
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser):
+        parser.add_argument("--every", type=float, default=0, help="Repeat every N seconds until stopped.")
+
+    def handle(self, *args, every=0, **options):
+        self.running = True
+        signal.signal(signal.SIGTERM, self._stop)
+        while True:
+            counts = push.sweep()
+            if any(counts.values()) or not every:
+                stale, overdue, resumed = counts["stale"], counts["overdue"], counts["resumed"]
+                self.stdout.write(f"sweep: {stale} stale, {overdue} overdue re-queued, {resumed} resumed")
+            if not every:
+                return
+            close_old_connections()
+            try:
+                self._sleep(every)
+            except KeyboardInterrupt:
+                return
+            if not self.running:
+                return
+
+    def _sleep(self, seconds):
+        deadline = time.monotonic() + seconds
+        while self.running and time.monotonic() < deadline:
+            time.sleep(min(0.2, seconds))
+
+    def _stop(self, *args):
+        self.running = False

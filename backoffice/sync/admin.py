@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from .edits import record_update
+from .models import PushAttempt, TargetState
+
+
+class MirroredRecordAdmin(admin.ModelAdmin):
+    """Admin for a mirrored record: saves go through the same service as the back office.
+
+    A plain save would write every column from the form's snapshot, including sync bookkeeping the
+    worker may have changed meanwhile; record_update writes only the edited fields, records the
+    change and queues the push.
+    """
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in self.mirrored_fields(obj)}
+        if data:
+            record_update(record=obj, user=request.user, data=data)
+        obj.refresh_from_db()
+
+    def mirrored_fields(self, obj) -> set[str]:
+        from . import mirror as mirrors
+
+        return set(mirrors.for_model(obj).fields)
+
+
+@admin.register(PushAttempt)
+class PushAttemptAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "method", "resource", "record_id", "status", "error_kind", "duration_ms", "user")
+    list_filter = ("resource", "error_kind", "status")
+    search_fields = ("record_id", "url", "error_message")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TargetState)
+class TargetStateAdmin(admin.ModelAdmin):
+    list_display = ("target", "paused", "paused_reason", "paused_at")

@@ -1,0 +1,346 @@
+"""The push layer: every staff edit reaches Qwoty as one minimal PATCH, and every call is stored.
+
+One state machine, one module. A record moves through `sync_status`:
+
+    synced ──staff edit──▶ pending ──claim──▶ pushing ──2xx──────────────▶ synced (or pending again
+                             ▲  ▲                │                              if edited meanwhile)
+                             │  └──retry later───┤ 429 / 5xx / timeout / reset (backoff, capped)
+                             │                   ├─▶ failed    400 / 404 / 422, or retries exhausted
+                             └──staff retry──────┘   paused    401 / 403: the whole target waits
+
+Our sync state, not the task row, owns attempts, backoff and recovery: a task only says "look
+at this record". Duplicate tasks are harmless because claiming is one conditional UPDATE, so one
+record is never pushed by two workers at once.
+"""
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backoffice.models import Change
+from backoffice.qwoty.client import QwotyClient
+from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
+from backoffice.redaction import redact
+
+from . import mirror as mirrors
+from .backoff import backoff_delay
+from .context import applying_upstream
+from .models import PushAttempt, SyncStatus, Target, TargetState
+
+logger = logging.getLogger(__name__)
+
+PUSHED, NOTHING_TO_SEND, NOT_DUE, PAUSED, RETRYING, FAILED = (
+    "pushed",
+    "nothing to send",
+    "not due",
+    "paused",
+    "retrying",
+    "failed",
+)
+TARGET = Target.QWOTY
+
+
+# -- staff side: edits mark records dirty -------------------------------------------------------
+
+
+def mark_dirty(record) -> bool:
+    """A staff edit was saved: make the record pending and enqueue its push, in the edit's transaction.
+
+    Enqueues only on the way into `pending`: a record already pending has a task queued, one
+    being pushed is re-queued by the worker when it sees the newer edit, and one in conflict
+    waits for staff to choose a side.
+    """
+    now = timezone.now()
+    moved = (
+        type(record)
+        .objects.filter(pk=record.pk)
+        .exclude(sync_status__in=[SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.CONFLICT])
+        .update(sync_status=SyncStatus.PENDING, sync_error="", push_attempts=0, next_push_at=now)
+    )
+    if moved:
+        record.sync_status = SyncStatus.PENDING
+        enqueue_push(mirrors.for_model(record).resource, record.pk)
+    return bool(moved)
+
+
+def enqueue_push(resource: str, record_id, *, run_after=None) -> None:
+    """Queue a push task. With the database queue this row commits or rolls back with the edit (the outbox)."""
+    from .tasks import push_record
+
+    task = push_record.using(run_after=run_after) if run_after else push_record
+    task.enqueue(resource, str(record_id))
+
+
+def retry(record) -> bool:
+    """Staff asked to retry a failed record: pending again with a fresh attempt count."""
+    moved = (
+        type(record)
+        .objects.filter(pk=record.pk, sync_status=SyncStatus.FAILED)
+        .update(sync_status=SyncStatus.PENDING, push_attempts=0, next_push_at=timezone.now())
+    )
+    if moved:
+        transaction.on_commit(lambda: enqueue_push(mirrors.for_model(record).resource, record.pk))
+    return bool(moved)
+
+
+def retry_all_failed(*, resources: list[str] | None = None) -> int:
+    """Retry every failed record (of the given resources, default all); returns how many."""
+    count = 0
+    for mirror in mirrors.all_mirrors():
+        if resources is not None and mirror.resource not in resources:
+            continue
+        for record in mirror.model.objects.filter(sync_status=SyncStatus.FAILED).only("pk"):
+            count += retry(record)
+    return count
+
+
+# -- worker side --------------------------------------------------------------------------------
+
+
+def push_now(resource: str, record_id) -> str:
+    """Push one record if it is due: claim it, PATCH its diff, store the attempt, apply the answer."""
+    mirror = mirrors.get(resource)
+    if is_paused():
+        return PAUSED
+    record = _claim(mirror, record_id)
+    if record is None:
+        return NOT_DUE
+    sent_values = mirror.values(record)
+    body = diff(mirror, record, values=sent_values)
+    if not body:
+        _finish_without_call(mirror, record)
+        return NOTHING_TO_SEND
+
+    client = QwotyClient()
+    _wait_for_rate_limit()
+    started = time.monotonic()
+    try:
+        response = client.patch(resource, record.pk, body)
+    except QwotyError as exc:
+        attempt = _attempt(mirror, record, client, body, started, error=exc)
+        return _on_error(mirror, record, exc, attempt)
+    attempt = _attempt(mirror, record, client, body, started, status=response.status, response_body=response.body)
+    _on_success(mirror, record.pk, sent_values, response.data, attempt)
+    return PUSHED
+
+
+def diff(mirror, record, *, values: dict | None = None) -> dict:
+    """The fields whose local value differs from the last-synced snapshot (None clears a field)."""
+    values = values if values is not None else mirror.values(record)
+    snapshot = mirror.upstream_values(record.last_synced)
+    return {name: values[name] for name in mirror.fields if values[name] != snapshot[name]}
+
+
+def _claim(mirror, record_id):
+    """Move a due pending record to pushing, atomically; None when another worker has it or it is not due."""
+    now = timezone.now()
+    claimed = (
+        mirror.model.objects.filter(pk=record_id, sync_status=SyncStatus.PENDING)
+        .filter(Q(next_push_at__isnull=True) | Q(next_push_at__lte=now))
+        .update(sync_status=SyncStatus.PUSHING, pushing_since=now)
+    )
+    if not claimed:
+        return None
+    return mirror.model.objects.get(pk=record_id)
+
+
+@transaction.atomic
+def _finish_without_call(mirror, record) -> None:
+    """The edit was undone before the push: nothing to send. Synced, unless edited again meanwhile."""
+    current = mirror.model.objects.select_for_update().get(pk=record.pk)
+    status = SyncStatus.PENDING if diff(mirror, current) else SyncStatus.SYNCED
+    _set_state(current, status, attempts=0, error="")
+    if status == SyncStatus.PENDING:
+        enqueue_push(mirror.resource, record.pk)
+
+
+@transaction.atomic
+def _on_success(mirror, record_id, sent_values: dict, data: dict, attempt: PushAttempt) -> None:
+    """Qwoty's answer becomes the snapshot and is applied to every field not edited while in flight."""
+    attempt.save()
+    with applying_upstream():
+        record = mirror.model.objects.select_for_update().get(pk=record_id)
+        current = mirror.values(record)
+        untouched = tuple(name for name in mirror.fields if current[name] == sent_values[name])
+        names = untouched + mirror.readonly
+        mirror.assign(record, data, names)
+        record.last_synced = data
+        record.last_synced_at = timezone.now()
+        record.sync_error = ""
+        record.sync_error_at = None
+        record.push_attempts = 0
+        record.pushing_since = None
+        # An edit made while the PATCH was in flight is still to send.
+        still_dirty = any(current[name] != sent_values[name] for name in mirror.fields)
+        record.sync_status = SyncStatus.PENDING if still_dirty else SyncStatus.SYNCED
+        record.next_push_at = timezone.now() if still_dirty else None
+        record.save()
+        mirror.after_save(record, data, names)
+    if still_dirty:
+        enqueue_push(mirror.resource, record_id)
+
+
+@transaction.atomic
+def _on_error(mirror, record, exc: QwotyError, attempt: PushAttempt) -> str:
+    attempt.save()
+    if isinstance(exc, QwotyUnauthorized | QwotyForbidden):
+        pause_target(f"Qwoty refused our token: {exc.message} (HTTP {exc.status}). Pushing is paused.")
+        # Not the record's fault: it waits, pending, for the token to be fixed.
+        _set_state(record, SyncStatus.PENDING, error=exc.message)
+        return PAUSED
+    attempts = record.push_attempts + 1
+    if exc.retryable and attempts < settings.QWOTY_PUSH_MAX_ATTEMPTS:
+        delay = backoff_delay(
+            attempts,
+            retry_after=getattr(exc, "retry_after", None),
+            base=settings.QWOTY_RETRY_BASE_SECONDS,
+            cap=settings.QWOTY_RETRY_MAX_SECONDS,
+        )
+        run_after = timezone.now() + timedelta(seconds=delay)
+        _set_state(record, SyncStatus.PENDING, attempts=attempts, error=exc.message, next_push_at=run_after)
+        enqueue_push(mirror.resource, record.pk, run_after=run_after)
+        return RETRYING
+    message = exc.message if not exc.retryable else f"Gave up after {attempts} attempts: {exc.message}"
+    _set_state(record, SyncStatus.FAILED, attempts=attempts, error=message)
+    return FAILED
+
+
+def _set_state(record, status, *, attempts=None, error=None, next_push_at=None) -> None:
+    """Write only sync bookkeeping, never the record's data fields (staff may be editing them)."""
+    now = timezone.now()
+    fields = {"sync_status": status, "pushing_since": None, "next_push_at": next_push_at}
+    if attempts is not None:
+        fields["push_attempts"] = attempts
+    if error is not None:
+        fields["sync_error"] = error
+        fields["sync_error_at"] = now if error else None
+    type(record).objects.filter(pk=record.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(record, name, value)
+
+
+def _attempt(mirror, record, client, body, started, *, status=None, response_body=None, error=None) -> PushAttempt:
+    """The call as it happened, saved by the transaction that records its outcome."""
+    return PushAttempt(
+        target=TARGET,
+        resource=mirror.resource,
+        record_id=record.pk,
+        method="PATCH",
+        url=client.url(f"{mirror.resource}/{record.pk}"),
+        request_body=body,
+        status=error.status if error else status,
+        response_body=error.body if error else redact(json.dumps(response_body)),
+        duration_ms=round((time.monotonic() - started) * 1000),
+        error_kind=error.kind if error else "",
+        error_message=error.message if error else "",
+        attempt=record.push_attempts + 1,
+        user_id=_last_editor_id(mirror.resource, record.pk),
+    )
+
+
+def _last_editor_id(resource: str, record_id):
+    return Change.objects.filter(resource=resource, record_id=record_id).values_list("user_id", flat=True).first()
+
+
+# -- the target: pause, resume, rate limit --------------------------------------------------------
+
+
+def target_state() -> TargetState:
+    state, _ = TargetState.objects.get_or_create(target=TARGET)
+    return state
+
+
+def is_paused() -> bool:
+    return TargetState.objects.filter(target=TARGET, paused=True).exists()
+
+
+def pause_target(reason: str) -> None:
+    target_state()
+    TargetState.objects.filter(target=TARGET, paused=False).update(
+        paused=True, paused_reason=reason, paused_at=timezone.now()
+    )
+    logger.warning("Pushing to Qwoty paused: %s", reason)
+
+
+def resume_target() -> int:
+    """Unpause and queue every pending record; returns how many were queued."""
+    TargetState.objects.filter(target=TARGET).update(paused=False, paused_reason="", paused_at=None)
+    return _enqueue_all(Q(sync_status=SyncStatus.PENDING))
+
+
+def _wait_for_rate_limit() -> None:
+    """Take the next request slot of the target, shared by all workers, and sleep until it comes."""
+    rate = settings.QWOTY_PUSH_RATE_PER_SECOND
+    if not rate:
+        return
+    with transaction.atomic():
+        state, _ = TargetState.objects.select_for_update().get_or_create(target=TARGET)
+        now = timezone.now()
+        slot = max(state.next_slot_at or now, now)
+        state.next_slot_at = slot + timedelta(seconds=1 / rate)
+        state.save(update_fields=["next_slot_at"])
+    wait = (slot - now).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+
+
+# -- recovery ---------------------------------------------------------------------------------------
+
+
+def sweep() -> dict:
+    """Recover what a dead worker or a lost task left behind, and resume a paused target once Qwoty accepts us.
+
+    - `pushing` for longer than QWOTY_PUSH_STALE_SECONDS: the worker died mid-push → pending, queued.
+    - `pending` and overdue by as long: its task was lost → queued again.
+    Looks only at our records, never at task rows.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS)
+    counts = {"stale": 0, "overdue": 0, "resumed": 0}
+    for mirror in mirrors.all_mirrors():
+        stale_ids = list(
+            mirror.model.objects.filter(sync_status=SyncStatus.PUSHING, pushing_since__lt=stale).values_list(
+                "pk", flat=True
+            )
+        )
+        with transaction.atomic():
+            for pk in stale_ids:
+                recovered = mirror.model.objects.filter(pk=pk, sync_status=SyncStatus.PUSHING).update(
+                    sync_status=SyncStatus.PENDING, pushing_since=None, next_push_at=now
+                )
+                if recovered:
+                    counts["stale"] += 1
+                    enqueue_push(mirror.resource, pk)
+    counts["overdue"] = _enqueue_all(Q(sync_status=SyncStatus.PENDING, next_push_at__lt=stale))
+    state = target_state()
+    if state.paused and _upstream_accepts_token():
+        counts["resumed"] = resume_target()
+    return counts
+
+
+def _enqueue_all(condition: Q) -> int:
+    count = 0
+    now = timezone.now()
+    for mirror in mirrors.all_mirrors():
+        ids = list(mirror.model.objects.filter(condition).values_list("pk", flat=True))
+        with transaction.atomic():
+            # Touch next_push_at so a long queue is not re-queued at every sweep.
+            mirror.model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=now)
+            for pk in ids:
+                enqueue_push(mirror.resource, pk)
+        count += len(ids)
+    return count
+
+
+def _upstream_accepts_token() -> bool:
+    try:
+        QwotyClient().list_page("catalogs", page=1, per_page=1)
+    except QwotyError:
+        return False
+    return True

@@ -1,0 +1,15 @@
+"""Queue tasks: thin, they take ids and call the push layer."""
+
+from django_tasks import task
+
+from . import push
+
+
+@task()
+def push_record(resource: str, record_id: str) -> str:
+    return push.push_now(resource, record_id)
+
+
+@task()
+def sweep() -> dict:
+    return push.sweep()

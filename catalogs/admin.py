@@ -1,0 +1,13 @@
+from django.contrib import admin
+
+from backoffice.sync.admin import MirroredRecordAdmin
+
+from .models import Catalog
+
+
+@admin.register(Catalog)
+class CatalogAdmin(MirroredRecordAdmin):
+    list_display = ("name", "api_name", "reference", "is_active", "sync_status")
+    list_filter = ("is_active", "sync_status")
+    search_fields = ("name", "api_name", "reference", "id_crm", "id_erp", "id_accounting")
+    readonly_fields = ("id", "created_at", "updated_at", "sync_status", "sync_error", "last_synced")

@@ -1,0 +1,159 @@
+"""make bench-push: push throughput and save latency, against the naive baseline, in the same run.
+
+With the sandbox at 50 ms per request: 2,000 edits over 1,000 records through our push layer
+(outbox + worker processes), then the naive design, a synchronous PATCH inside the post_save
+handler, on the same data. Also save p95 with the upstream at 50 ms vs with the upstream down,
+and the workers' memory.
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import time
+
+from tests.scratch import scratch_backoffice
+
+WORKER_SETTINGS = {"QWOTY_PUSH_RATE_PER_SECOND": 200, "QWOTY_RETRY_BASE_SECONDS": 0.2}
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--edits", type=int, default=2000)
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="push threads per worker process")
+    parser.add_argument("--naive-edits", type=int, default=300, help="the baseline is slow: a sample gives its rate")
+    parser.add_argument("--save-samples", type=int, default=400)
+    args = parser.parse_args()
+
+    sandbox = scratch_backoffice(customers=300, settings=WORKER_SETTINGS)
+    from django.db.models.signals import post_save
+
+    from backoffice.qwoty.client import QwotyClient
+    from backoffice.sync import mirror as mirrors
+    from backoffice.sync import push
+    from backoffice.sync.context import applying_upstream
+    from backoffice.sync.edits import record_update
+    from tests import harness
+
+    rng = random.Random(1)
+    pool = [(m, pk) for m in mirrors.all_mirrors() for pk in m.model.objects.values_list("pk", flat=True)]
+    records = rng.sample(pool, min(args.records, len(pool)))
+    counter = iter(range(10**9))
+
+    def edit(mirror, pk) -> float:
+        n = next(counter)
+        field = {"contacts": "first_name", "catalogs": "reference", "customers": "name"}[mirror.resource]
+        data = {field: f"Bench {n}"}
+        started = time.perf_counter()
+        record_update(record=mirror.model.objects.get(pk=pk), user=None, data=data)
+        return time.perf_counter() - started
+
+    def run_edits(count: int) -> list[float]:
+        return [edit(*rng.choice(records)) for _ in range(count)]
+
+    print(
+        f"bench-push: {len(records)} records, sandbox latency {args.latency_ms} ms, "
+        f"{args.workers} worker process(es) x {args.threads} threads"
+    )
+    workers = [harness.start_worker(threads=args.threads, **WORKER_SETTINGS) for _ in range(args.workers)]
+    try:
+        # 1. Save latency: upstream down vs upstream at 50 ms, workers running both times.
+        sandbox.faults(outage=True)
+        saves_down = run_edits(args.save_samples)
+        sandbox.faults(outage=False, latency_ms=args.latency_ms)
+        push.resume_target()
+        harness.wait_until_all_synced(timeout=300)
+        _reset_backoff(mirrors)
+        saves_up = run_edits(args.save_samples)
+        harness.wait_until_all_synced(timeout=300)
+
+        # 2. Throughput: edits as fast as one writer can, until Qwoty has all of them.
+        sandbox.clear_log()
+        started = time.perf_counter()
+        saves_ours = run_edits(args.edits)
+        edited_in = time.perf_counter() - started
+        drained = harness.wait_until_all_synced(timeout=600, poll=0.05)
+        ours_total = time.perf_counter() - started
+        patches = len(sandbox.received("PATCH"))
+        rss = [harness.rss_kib(w.pid) for w in workers]
+    finally:
+        for worker in workers:
+            harness.stop(worker)
+    lost = harness.differences_with_upstream()
+
+    # 3. The naive baseline: a synchronous PATCH inside the post_save handler.
+    client = QwotyClient()
+
+    def naive_push(sender, instance, **kwargs):
+        if kwargs.get("raw"):
+            return
+        mirror = mirrors.for_model(instance)
+        body = push.diff(mirror, instance)
+        if body:
+            response = client.patch(mirror.resource, instance.pk, body)
+            with applying_upstream():
+                type(instance).objects.filter(pk=instance.pk).update(last_synced=response.data)
+
+    receivers = _swap_receivers(post_save, naive_push, mirrors)
+    sandbox.clear_log()
+    started = time.perf_counter()
+    saves_naive = run_edits(args.naive_edits)
+    naive_total = time.perf_counter() - started
+    _swap_receivers(post_save, None, mirrors, restore=receivers)
+
+    ours_rate = args.edits / ours_total
+    naive_rate = args.naive_edits / naive_total
+    ms = 1000
+    print(
+        f"ours : {args.edits} edits saved in {edited_in:.1f}s, all in Qwoty after {ours_total:.1f}s "
+        f"({'drained' if drained else 'NOT drained'}); {patches} PATCHes (coalesced); "
+        f"throughput {ours_rate:.0f} edits/s"
+    )
+    print(f"naive: {args.naive_edits} edits in {naive_total:.1f}s; throughput {naive_rate:.1f} edits/s")
+    print(f"speed-up: {ours_rate / naive_rate:.1f}x (target >= 8x)")
+    print(
+        f"save p50/p95: ours {p(saves_ours, 50) * ms:.1f}/{p(saves_ours, 95) * ms:.1f} ms, "
+        f"naive {p(saves_naive, 50) * ms:.1f}/{p(saves_naive, 95) * ms:.1f} ms"
+    )
+    up95, down95 = p(saves_up, 95) * ms, p(saves_down, 95) * ms
+    print(
+        f"save p95 with upstream at {args.latency_ms} ms: {up95:.2f} ms; with upstream down: {down95:.2f} ms "
+        f"({(up95 / down95 - 1) * 100:+.0f}%, target within 10%)"
+    )
+    print(f"worker RSS: {', '.join(f'{kib / 1024:.0f} MiB' for kib in rss)}")
+    print(f"records differing from Qwoty after the run: {len(lost)}")
+    sandbox.stop()
+    return 0 if drained and not lost else 1
+
+
+def _reset_backoff(mirrors):
+    """Records that backed off during the outage are due again now (the outage is over)."""
+    for mirror in mirrors.all_mirrors():
+        mirror.model.objects.filter(sync_status="pending").update(next_push_at=None, push_attempts=0)
+
+
+def _swap_receivers(signal, replacement, mirrors, restore=None):
+    """Disconnect our outbox receivers (or reconnect them) and connect `replacement` in their place."""
+    from backoffice.sync.signals import record_saved
+
+    models = [m.model for m in mirrors.all_mirrors()]
+    if restore is None:
+        for model in models:
+            signal.disconnect(record_saved, sender=model, dispatch_uid=f"{model._meta.app_label}.push_on_save")
+            signal.connect(replacement, sender=model, dispatch_uid=f"naive-{model._meta.label}")
+        return models
+    for model in restore:
+        signal.disconnect(sender=model, dispatch_uid=f"naive-{model._meta.label}")
+        signal.connect(record_saved, sender=model, dispatch_uid=f"{model._meta.app_label}.push_on_save")
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Real worker processes against the test database and the sandbox: for kill, concurrency, chaos and bench runs."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+from backoffice.qwoty.client import QwotyClient
+from backoffice.sync import mirror as mirrors
+from backoffice.sync.models import SyncStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """A DATABASE_URL for the database this process is connected to (the test database during tests)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def process_env(**extra) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "QWOTY_API_URL": settings.QWOTY_API_URL,
+        "QWOTY_API_TOKEN": settings.QWOTY_API_TOKEN,
+        "QWOTY_RETRY_BASE_SECONDS": str(settings.QWOTY_RETRY_BASE_SECONDS),
+        "QWOTY_RETRY_MAX_SECONDS": str(settings.QWOTY_RETRY_MAX_SECONDS),
+        "QWOTY_PUSH_MAX_ATTEMPTS": str(settings.QWOTY_PUSH_MAX_ATTEMPTS),
+        "QWOTY_PUSH_STALE_SECONDS": str(settings.QWOTY_PUSH_STALE_SECONDS),
+        "QWOTY_PUSH_RATE_PER_SECOND": str(settings.QWOTY_PUSH_RATE_PER_SECOND),
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+def start_worker(*, threads: int = 0, **env) -> subprocess.Popen:
+    """A worker process polling often: `db_worker`, or `qwoty_worker --threads N`. Its output goes to a log
+    file, never a pipe nobody reads (a full pipe would block the worker)."""
+    command = (
+        ["qwoty_worker", "--threads", str(threads)] if threads else ["db_worker", "--no-reload", "--no-startup-delay"]
+    )
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *command, "--interval", "0.05"],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=_log_file(),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _log_file():
+    return tempfile.NamedTemporaryFile(prefix="qwoty-worker-", suffix=".log", delete=False)
+
+
+def sweeper(**env) -> subprocess.Popen:
+    """`manage.py qwoty_sweep --every 1` as its own process."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qwoty_sweep", "--every", "1"],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=_log_file(),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen, *, kill: bool = False) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def unsynced_count() -> int:
+    return sum(m.model.objects.exclude(sync_status=SyncStatus.SYNCED).count() for m in mirrors.all_mirrors())
+
+
+def wait_until_all_synced(*, timeout: float, poll: float = 0.1, on_wait=None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if unsynced_count() == 0:
+            return True
+        if on_wait:
+            on_wait()
+        time.sleep(poll)
+    return unsynced_count() == 0
+
+
+def fetch_upstream(resource: str) -> dict[str, dict]:
+    """Every upstream object of a resource, by id, read through the list endpoint."""
+    client = QwotyClient()
+    objects, page = {}, 1
+    while True:
+        response = client.list_page(resource, page=page)
+        objects.update({item["id"]: item for item in response.data})
+        if page >= response.body["pagination"]["total_pages"]:
+            return objects
+        page += 1
+
+
+def differences_with_upstream() -> list[str]:
+    """Records whose local values differ from Qwoty's, field by field."""
+    problems = []
+    for mirror in mirrors.all_mirrors():
+        upstream = fetch_upstream(mirror.resource)
+        for record in mirror.model.objects.all():
+            theirs = upstream.get(str(record.pk))
+            if theirs is None:
+                problems.append(f"{mirror.resource} {record.pk}: missing upstream")
+                continue
+            ours, theirs = mirror.values(record), mirror.upstream_values(theirs)
+            problems += [
+                f"{mirror.resource} {record.pk} {name}: local {ours[name]!r} != upstream {theirs[name]!r}"
+                for name in mirror.fields
+                if ours[name] != theirs[name]
+            ]
+    return problems
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0

@@ -1,0 +1,332 @@
+"""The push layer end to end: staff edit → post_save → queue → real worker → sandbox PATCH."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from backoffice.models import Change
+from backoffice.sync import push
+from backoffice.sync.edits import StaleEdit
+from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
+from catalogs.models import Catalog
+from catalogs.services import catalog_update
+from contacts.models import Contact
+from contacts.services import contact_update
+from customers.models import Customer
+from customers.services import customer_update
+from tests.conftest import TEST_TOKEN
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def staff():
+    return get_user_model().objects.create_user("sam", password="x")
+
+
+def patches(sandbox) -> list[dict]:
+    return sandbox.received("PATCH")
+
+
+def upstream(sandbox, resource, pk):
+    return sandbox.api("GET", f"{resource}/{pk}").json()["data"]
+
+
+def test_pull_enqueues_nothing(pulled):
+    assert Customer.objects.exists()
+    assert not DBTaskResult.objects.exists()
+    assert not Customer.objects.exclude(sync_status=SyncStatus.SYNCED).exists()
+
+
+def test_one_edit_sends_one_patch_with_only_the_changed_fields(pulled, drain, staff):
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Spring 2027", "description": catalog.description})
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.PENDING
+
+    drain()
+
+    sent = patches(pulled)
+    assert len(sent) == 1
+    assert sent[0]["path"] == f"/api/catalogs/{catalog.pk}"
+    assert sent[0]["body"] == {"name": "Spring 2027"}
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+    assert catalog.last_synced["name"] == "Spring 2027"
+    assert upstream(pulled, "catalogs", catalog.pk)["name"] == "Spring 2027"
+
+
+def test_clearing_a_field_sends_null(pulled, drain, staff):
+    contact = Contact.objects.exclude(id_crm=None).first()
+    contact_update(contact=contact, user=staff, data={"id_crm": None})
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"id_crm": None}]
+    assert upstream(pulled, "contacts", contact.pk)["id_crm"] is None
+
+
+def test_ten_edits_before_the_worker_runs_send_one_patch(pulled, drain, staff):
+    catalog = Catalog.objects.first()
+    for n in range(10):
+        catalog_update(catalog=catalog, user=staff, data={"reference": f"REF-{n}"})
+    assert DBTaskResult.objects.count() == 1  # one task per pending episode, not per edit
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"reference": "REF-9"}]
+
+
+def test_an_edit_undone_before_the_push_sends_nothing(pulled, drain, staff):
+    catalog = Catalog.objects.first()
+    original = catalog.name
+    catalog_update(catalog=catalog, user=staff, data={"name": "Oops"})
+    catalog_update(catalog=catalog, user=staff, data={"name": original})
+    drain()
+    assert patches(pulled) == []
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+
+
+def test_a_rolled_back_edit_pushes_nothing(pulled, drain, staff):
+    catalog = Catalog.objects.first()
+
+    @transaction.atomic
+    def edit_then_fail():
+        catalog_update(catalog=catalog, user=staff, data={"name": "Never"})
+        raise RuntimeError("form failed later")
+
+    with pytest.raises(RuntimeError):
+        edit_then_fail()
+    assert not DBTaskResult.objects.exists()
+    drain()
+    assert patches(pulled) == []
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.sync_status) != ("Never", SyncStatus.PENDING)
+
+
+def test_applying_the_answer_does_not_echo(pulled, drain, staff):
+    contact = Contact.objects.first()
+    contact_update(contact=contact, user=staff, data={"role": ["buyer", "billing"]})
+    drain()
+    drain()
+    assert len(patches(pulled)) == 1
+    assert DBTaskResult.objects.filter(status="READY").count() == 0
+
+
+def test_customer_id_is_never_sent_and_cannot_change(pulled, drain, staff):
+    contact = Contact.objects.first()
+    other = Customer.objects.exclude(pk=contact.customer_id).first()
+    with pytest.raises(ValueError, match="customer_id"):
+        contact_update(contact=contact, user=staff, data={"customer_id": other.pk})
+    contact_update(contact=contact, user=staff, data={"first_name": "Zoé"})
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"first_name": "Zoé"}]
+
+
+def test_tax_ids_go_up_as_the_whole_ordered_list(pulled, drain, staff):
+    customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
+    new_list = [{"tax": "SIREN", "tax_value": "732829320"}, *[t.as_upstream() for t in customer.tax_ids.all()]]
+    customer_update(customer=customer, user=staff, data={"tax_ids": new_list})
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"tax_ids": new_list}]
+    assert upstream(pulled, "customers", customer.pk)["tax_ids"] == new_list
+    customer.refresh_from_db()
+    assert customer.sync_status == SyncStatus.SYNCED
+
+
+def test_every_attempt_is_stored_with_its_user_and_never_the_token(pulled, drain, staff):
+    catalog = Catalog.objects.first()
+    pulled.faults(script=[{"status": 503}])
+    catalog_update(catalog=catalog, user=staff, data={"name": "Stored"})
+    drain()
+    attempts = list(PushAttempt.objects.order_by("created_at", "id"))
+    assert [(a.status, a.error_kind, a.attempt) for a in attempts] == [(503, "unavailable", 1), (200, "", 2)]
+    assert {a.user_id for a in attempts} == {staff.pk}
+    assert attempts[1].request_body == {"name": "Stored"}
+    assert '"name": "Stored"' in attempts[1].response_body
+    for attempt in attempts:
+        stored = " ".join(str(v) for v in PushAttempt.objects.filter(pk=attempt.pk).values().get().values())
+        assert TEST_TOKEN not in stored
+
+
+def test_edits_are_recorded_in_the_history(pulled, staff):
+    contact = Contact.objects.first()
+    before = contact.role
+    contact_update(contact=contact, user=staff, data={"role": ["legal"]})
+    change = Change.objects.get(record_id=contact.pk)
+    assert (change.user, change.resource, change.changes) == (staff, "contacts", {"role": [before, ["legal"]]})
+
+
+def test_invalid_values_are_refused_by_field_before_anything_is_saved_or_pushed(pulled, drain, staff):
+    contact = Contact.objects.first()
+    with pytest.raises(ValidationError) as refused:
+        contact_update(contact=contact, user=staff, data={"email": "not-an-email", "role": ["boss"]})
+    assert set(refused.value.message_dict) == {"email", "role"}
+    assert "Unknown role: boss." in refused.value.message_dict["role"]
+    catalog = Catalog.objects.first()
+    with pytest.raises(ValidationError, match="at most 255 characters"):
+        catalog_update(catalog=catalog, user=staff, data={"name": "x" * 256})
+    drain()
+    assert patches(pulled) == []
+    assert not Change.objects.exists()
+
+
+def test_a_stale_version_is_refused_with_the_current_values(pulled, staff):
+    catalog = Catalog.objects.first()
+    opened_at = catalog.version
+    catalog_update(catalog=catalog, user=staff, data={"name": "First"}, expected_version=opened_at)
+    with pytest.raises(StaleEdit) as refused:
+        catalog_update(catalog=catalog, user=staff, data={"name": "Second"}, expected_version=opened_at)
+    assert refused.value.current.name == "First"
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+def test_transient_errors_are_retried_until_synced(pulled, drain, staff):
+    pulled.faults(script=[{"status": 503}, {"drop": True}, {"status": 502}])
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Eventually"})
+    drain()
+    assert [p["status"] for p in patches(pulled)] == [503, None, 502, 200]
+    catalog.refresh_from_db()
+    assert (catalog.sync_status, catalog.push_attempts, catalog.sync_error) == (SyncStatus.SYNCED, 0, "")
+
+
+def test_retry_after_is_honoured(pulled, staff, settings):
+    pulled.faults(script=[{"status": 429, "retry_after": 30}])
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Later"})
+    assert push.push_now("catalogs", catalog.pk) == push.RETRYING
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.PENDING
+    assert catalog.next_push_at >= timezone.now() + timedelta(seconds=29)
+    delayed = DBTaskResult.objects.filter(status="READY").order_by("-enqueued_at").first()
+    assert delayed.run_after >= timezone.now() + timedelta(seconds=29)
+    assert push.push_now("catalogs", catalog.pk) == push.NOT_DUE  # an early duplicate task sends nothing
+    assert len(patches(pulled)) == 1
+
+
+def test_retries_stop_at_the_cap_and_the_record_fails_with_the_reason(pulled, drain, staff, settings):
+    settings.QWOTY_PUSH_MAX_ATTEMPTS = 3
+    pulled.faults(outage=True)
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Never arrives"})
+    drain()
+    assert len(patches(pulled)) == 3
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.FAILED
+    assert catalog.sync_error == "Gave up after 3 attempts: Service unavailable"
+
+    pulled.faults(outage=False)
+    assert push.retry(catalog)
+    drain()
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+
+
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_rejected_edit_fails_at_once_with_the_upstream_message(pulled, drain, staff, status):
+    message = "email is already used by another contact"
+    pulled.faults(script=[{"status": status, "error": message}])
+    contact = Contact.objects.first()
+    contact_update(contact=contact, user=staff, data={"email": "taken@example.com"})
+    drain()
+    assert len(patches(pulled)) == 1
+    contact.refresh_from_db()
+    assert (contact.sync_status, contact.sync_error) == (SyncStatus.FAILED, message)
+    assert contact.sync_error_at is not None
+
+    # The edit is kept, not dropped; fixing it pushes again.
+    assert contact.email == "taken@example.com"
+    contact_update(contact=contact, user=staff, data={"email": "fixed@example.com"})
+    drain()
+    contact.refresh_from_db()
+    assert contact.sync_status == SyncStatus.SYNCED
+
+
+def test_unknown_record_upstream_fails_with_not_found(pulled, drain, staff):
+    catalog = Catalog.objects.first()
+    pulled.faults(script=[{"status": 404, "error": "Catalog not found"}])
+    catalog_update(catalog=catalog, user=staff, data={"name": "Ghost"})
+    drain()
+    catalog.refresh_from_db()
+    assert (catalog.sync_status, catalog.sync_error) == (SyncStatus.FAILED, "Catalog not found")
+
+
+def test_a_refused_token_pauses_pushing_without_a_retry_storm_then_resumes(pulled, drain, staff):
+    pulled.faults(token="qwoty_rotated")
+    first, second = Catalog.objects.all()[:2]
+    catalog_update(catalog=first, user=staff, data={"name": "A"})
+    catalog_update(catalog=second, user=staff, data={"name": "B"})
+    drain()
+    assert len(patches(pulled)) == 1  # the first 401 paused the target; the second record never went out
+    state = TargetState.objects.get()
+    assert state.paused
+    assert "Invalid API token" in state.paused_reason
+    assert set(Catalog.objects.filter(pk__in=[first.pk, second.pk]).values_list("sync_status", flat=True)) == {
+        SyncStatus.PENDING
+    }
+
+    assert push.sweep()["resumed"] == 0  # still refused: stays paused
+    pulled.faults(token=TEST_TOKEN)  # the token is fixed
+    assert push.sweep()["resumed"] == 2
+    drain()
+    assert not TargetState.objects.get().paused
+    assert set(Catalog.objects.filter(pk__in=[first.pk, second.pk]).values_list("sync_status", flat=True)) == {
+        SyncStatus.SYNCED
+    }
+
+
+def test_an_edit_made_while_the_patch_is_in_flight_is_kept_and_pushed_next(pulled, drain, staff):
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "In flight"})
+    pulled.faults(latency_ms=600)
+    worker = threading.Thread(target=push.push_now, args=("catalogs", catalog.pk))
+    worker.start()
+    for _ in range(100):  # wait until the PATCH is on the wire
+        if pulled.received("PATCH"):
+            break
+        threading.Event().wait(0.01)
+    catalog_update(catalog=catalog, user=staff, data={"reference": "EDITED-MEANWHILE"})
+    worker.join()
+    catalog.refresh_from_db()
+    assert catalog.reference == "EDITED-MEANWHILE"  # not overwritten by the answer
+    assert catalog.name == "In flight"
+    assert catalog.sync_status == SyncStatus.PENDING
+    pulled.faults(latency_ms=0)
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"name": "In flight"}, {"reference": "EDITED-MEANWHILE"}]
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+
+
+def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, staff, settings):
+    settings.QWOTY_PUSH_STALE_SECONDS = 5
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Orphaned"})
+    # A worker claimed it, then died: its task is gone, the record says pushing.
+    DBTaskResult.objects.all().delete()
+    Catalog.objects.filter(pk=catalog.pk).update(
+        sync_status=SyncStatus.PUSHING, pushing_since=timezone.now() - timedelta(seconds=6)
+    )
+    assert push.sweep()["stale"] == 1
+    drain()
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+    assert upstream(pulled, "catalogs", catalog.pk)["name"] == "Orphaned"
+
+
+def test_sweep_requeues_a_pending_record_whose_task_was_lost(pulled, drain, staff, settings):
+    settings.QWOTY_PUSH_STALE_SECONDS = 5
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Lost task"})
+    DBTaskResult.objects.all().delete()
+    assert push.sweep()["overdue"] == 0  # not overdue yet
+    Catalog.objects.filter(pk=catalog.pk).update(next_push_at=timezone.now() - timedelta(seconds=6))
+    assert push.sweep()["overdue"] == 1
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"name": "Lost task"}]

@@ -1,0 +1,78 @@
+"""The push layer with real worker processes: killed mid-push, and several workers on one queue."""
+
+import time
+from collections import defaultdict
+from datetime import timedelta
+from itertools import pairwise
+
+import pytest
+
+from backoffice.sync import push
+from backoffice.sync.models import PushAttempt, SyncStatus
+from catalogs.models import Catalog
+from catalogs.services import catalog_update
+from contacts.models import Contact
+from contacts.services import contact_update
+from tests import harness
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_push_loses_nothing(pulled, drain, settings):
+    settings.QWOTY_PUSH_STALE_SECONDS = 1
+    catalog = Catalog.objects.first()
+    pulled.faults(latency_ms=2000)
+    catalog_update(catalog=catalog, user=None, data={"name": "Survives SIGKILL"})
+
+    worker = harness.start_worker()
+    try:
+        wait_for(lambda: pulled.received("PATCH"), 20, "the PATCH to be in flight")
+        catalog.refresh_from_db()
+        assert catalog.sync_status == SyncStatus.PUSHING
+    finally:
+        harness.stop(worker, kill=True)
+    assert worker.returncode == -9
+    pulled.faults(latency_ms=0)
+
+    # The sandbox still applies the orphaned PATCH (its answer just never arrives), and the claim goes stale.
+    time.sleep(2.5)
+    assert push.sweep()["stale"] == 1
+    drain()
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+    assert harness.differences_with_upstream() == []
+
+
+def test_several_workers_never_push_one_record_twice_at_once_and_skip_none(pulled):
+    pulled.faults(latency_ms=40)
+    contacts = list(Contact.objects.all()[:40])
+    for contact in contacts:
+        contact_update(contact=contact, user=None, data={"id_erp": f"ERP-1-{contact.pk.hex[:6]}"})
+    workers = [harness.start_worker() for _ in range(3)]
+    try:
+        for contact in contacts:  # a second round of edits while the workers are busy
+            contact_update(contact=contact, user=None, data={"id_erp": f"ERP-2-{contact.pk.hex[:6]}"})
+        assert harness.wait_until_all_synced(timeout=90), f"{harness.unsynced_count()} records not synced"
+    finally:
+        for worker in workers:
+            harness.stop(worker)
+
+    spans = defaultdict(list)
+    for attempt in PushAttempt.objects.all():
+        start = attempt.created_at - timedelta(milliseconds=attempt.duration_ms)
+        spans[attempt.record_id].append((start, attempt.created_at))
+    assert set(spans) == {c.pk for c in contacts}  # none skipped
+    for record_id, intervals in spans.items():
+        intervals.sort()
+        assert len(intervals) <= 2, record_id  # at most one PATCH per edit round: nothing pushed twice
+        for (_, end), (next_start, _) in pairwise(intervals):
+            assert end <= next_start, f"overlapping pushes of {record_id}"
+    assert harness.differences_with_upstream() == []
