@@ -1,0 +1,177 @@
+"""Reads for the tax-ID review: the filtered worklist, one customer's tax IDs, the CSV export rows.
+
+Validation is read from the columns stored on each TaxId, so filtering and sorting happen in SQL;
+only the rows of the page shown are looked at in Python (for the cross-checks between a customer's IDs).
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+
+from django.db.models import F, Q, QuerySet
+
+from backoffice.listing import compact, matching_all, ordering
+
+from .models import Customer, TaxId, TaxIdReview
+from .tax_validation import cross_check
+
+Review = TaxId.Review
+Validation = TaxId.Validation
+
+SORT_COLUMNS = {
+    "failing": ("validation_status",),  # ordered by failing_first(): failing, then awaiting review
+    "customer": ("customer__name", "customer_id", "position"),
+    "type": ("tax", "tax_value"),
+    "value": ("tax_value",),
+    "country": ("country", "tax_value"),
+    "reviewed": ("reviewed_at",),
+}
+DEFAULT_SORT = "failing"
+
+
+def failing_first(*, descending: bool = False) -> list:
+    """Invalid, then not checkable, then valid (alphabetical, as it happens); awaiting review before reviewed.
+
+    The same columns as the `taxid_worklist` index, so page 1 of the default list reads the index.
+    """
+    if descending:
+        return [F("validation_status").desc(), F("review_status").asc(), F("id").desc()]
+    return [F("validation_status").asc(), F("review_status").desc(), F("id").asc()]
+
+
+def _matches(term: str) -> Q:
+    """One search word: the value as typed or in its normal form, the customer's name, or a customer id."""
+    condition = Q(tax_value__icontains=term) | Q(customer__name__icontains=term)
+    number = compact(term).upper()
+    if number:
+        condition |= Q(normalised__contains=number)
+    with suppress(ValueError):
+        condition |= Q(customer_id=uuid.UUID(term))  # a pasted customer id
+    return condition
+
+
+def taxid_list(
+    *,
+    q: str = "",
+    review: str = "",
+    validation: str = "",
+    tax: str = "",
+    country: str = "",
+    fixable: bool = False,
+    customer: str = "",
+    sort: str = DEFAULT_SORT,
+) -> QuerySet[TaxId]:
+    """Tax IDs matching every word of `q` and the filters; failing and unreviewed ones first by default."""
+    tax_ids = TaxId.objects.all()
+    if q:
+        tax_ids = tax_ids.filter(matching_all(q, _matches))
+    if review:
+        tax_ids = tax_ids.filter(review_status=review)
+    if validation:
+        tax_ids = tax_ids.filter(validation_status=validation)
+    if tax:
+        tax_ids = tax_ids.filter(tax=tax)
+    if country:
+        tax_ids = tax_ids.filter(country=country)
+    if fixable:
+        tax_ids = tax_ids.exclude(suggestion="")
+    if customer:
+        tax_ids = tax_ids.filter(customer_id=customer)
+    key = sort.removeprefix("-")
+    order = failing_first(descending=sort.startswith("-")) if key == DEFAULT_SORT else ordering(sort, SORT_COLUMNS)
+    return tax_ids.select_related("customer", "reviewed_by").order_by(*order)
+
+
+def taxid_detail(pk) -> TaxId:
+    """One tax ID with its customer and reviewer; raises TaxId.DoesNotExist."""
+    return TaxId.objects.select_related("customer", "reviewed_by").get(pk=pk)
+
+
+def tax_types() -> list[str]:
+    """The tax types in use, for the list's filter."""
+    return list(TaxId.objects.order_by("tax").values_list("tax", flat=True).distinct())
+
+
+def tax_countries() -> list[str]:
+    """The countries the tax IDs belong to, for the list's filter."""
+    return list(TaxId.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct())
+
+
+def with_cross_checks(rows: list[TaxId]) -> list[TaxId]:
+    """Attach to each row (as `cross_check`) the inconsistencies with its customer's other tax IDs.
+
+    One query for the customers of the page, whatever its size.
+    """
+    pairs: dict[uuid.UUID, list[tuple[str, str]]] = defaultdict(list)
+    customer_ids = {row.customer_id for row in rows}
+    for customer_id, tax, value in (
+        TaxId.objects.filter(customer_id__in=customer_ids)
+        .order_by("customer_id", "position", "id")
+        .values_list("customer_id", "tax", "tax_value")
+    ):
+        pairs[customer_id].append((tax, value))
+    problems = {customer_id: cross_check(items) for customer_id, items in pairs.items()}
+    for row in rows:
+        row.cross_check = [
+            message for message in problems.get(row.customer_id, []) if row.normalised and row.normalised in message
+        ]
+    return rows
+
+
+@dataclass(frozen=True)
+class TaxIdPanel:
+    """What a customer's page shows of its tax IDs."""
+
+    customer: Customer
+    tax_ids: list[TaxId]
+    problems: list[str]
+    reviews: list[TaxIdReview] = field(default_factory=list)
+
+    @property
+    def awaiting_review(self) -> int:
+        return sum(1 for tax_id in self.tax_ids if tax_id.review_status == Review.UNREVIEWED)
+
+    @property
+    def failing(self) -> int:
+        return sum(1 for tax_id in self.tax_ids if tax_id.validation_status == Validation.INVALID)
+
+
+REVIEWS_SHOWN = 20
+
+
+def customer_tax_id_panel(customer: Customer) -> TaxIdPanel:
+    """A customer's tax IDs in order with their validation and review, cross-checks, and the latest decisions."""
+    tax_ids = list(TaxId.objects.filter(customer=customer).select_related("reviewed_by").order_by("position", "id"))
+    for tax_id in tax_ids:
+        tax_id.customer = customer
+    reviews = list(TaxIdReview.objects.filter(customer_id=customer.pk).select_related("user")[:REVIEWS_SHOWN])
+    return TaxIdPanel(
+        customer=customer,
+        tax_ids=tax_ids,
+        problems=cross_check([(tax_id.tax, tax_id.tax_value) for tax_id in tax_ids]),
+        reviews=reviews,
+    )
+
+
+EXPORT_COLUMNS = (
+    ("customer id", "customer_id"),
+    ("customer name", "customer__name"),
+    ("tax", "tax"),
+    ("tax_value", "tax_value"),
+    ("normalised", "normalised"),
+    ("country", "country"),
+    ("validation status", "validation_status"),
+    ("reason", "validation_reason"),
+    ("review status", "review_status"),
+    ("reviewed by", "reviewed_by__username"),
+    ("reviewed at", "reviewed_at"),
+    ("note", "review_note"),
+)
+
+
+def taxid_export_rows(queryset: QuerySet[TaxId], *, chunk_size: int = 2000) -> Iterator[tuple]:
+    """The export's rows, streamed from the database in chunks (no model instances, no full list in memory)."""
+    fields = [name for _, name in EXPORT_COLUMNS]
+    return queryset.values_list(*fields).iterator(chunk_size=chunk_size)
