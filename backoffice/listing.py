@@ -1,0 +1,178 @@
+"""List pages that stay fast on large tables: search terms, whitelisted sorting, cheap pagination.
+
+Pagination fetches one row more than the page to know whether a next page exists, and counts
+matches only up to COUNT_CAP: a keystroke never costs an unbounded COUNT(*).
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from django import forms
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Replace
+
+from backoffice.sync.models import SyncStatus
+
+COUNT_CAP = 1000
+PER_PAGE_CHOICES = (25, 50, 100)
+MAX_TERMS = 8
+MAX_TERM_LENGTH = 100
+PAGING = ("page", "per_page")
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    number: int
+    per_page: int
+    has_next: bool
+    count: int  # exact, or COUNT_CAP when there are more
+    count_capped: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+
+def paginate(queryset: QuerySet, *, number: int, per_page: int) -> Page:
+    """One page of `queryset` in at most two queries: the rows (+1 to see a next page) and a capped count."""
+    offset = (number - 1) * per_page
+    rows = list(queryset[offset : offset + per_page + 1])
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+    # Without a next page the count is known; otherwise count the matches, up to the cap.
+    if not has_next and (rows or number == 1):
+        count, capped = offset + len(rows), False
+    else:
+        counted = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+        count, capped = min(counted, COUNT_CAP), counted > COUNT_CAP
+    return Page(
+        rows=rows,
+        number=number,
+        per_page=per_page,
+        has_next=has_next,
+        count=count,
+        count_capped=capped,
+    )
+
+
+def ordering(sort: str, columns: dict[str, tuple[str, ...]]) -> list:
+    """ORDER BY for a whitelisted sort key ("name" or "-name"); nulls last either way, id breaks ties."""
+    key = sort.removeprefix("-")
+    descending = sort.startswith("-")
+    fields = (*columns[key], "pk")
+    return [F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True) for name in fields]
+
+
+NUMBER = re.compile(r"[\d\s+().\-/]*\d[\d\s+().\-/]*")
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search box: every one must match (in any field).
+
+    A number typed with spaces ("06 99 88 77 66") stays one term: it is a phone or an id, not words.
+    """
+    query = query.strip()
+    if NUMBER.fullmatch(query):
+        return [query[:MAX_TERM_LENGTH]]
+    return [term[:MAX_TERM_LENGTH] for term in query.split()[:MAX_TERMS]]
+
+
+def matching_all(query: str, term_matches) -> Q:
+    """AND over the query's terms of `term_matches(term)`, an OR over the searched fields."""
+    condition = Q()
+    for term in search_terms(query):
+        condition &= term_matches(term)
+    return condition
+
+
+def icontains_any(term: str, fields: tuple[str, ...]) -> Q:
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__icontains": term})
+    return condition
+
+
+def id_match(term: str) -> Q:
+    """A pasted record id finds its record."""
+    try:
+        return Q(pk=uuid.UUID(term))
+    except ValueError:
+        return Q(pk__in=[])
+
+
+def compact(term: str) -> str:
+    """A phone number or tax ID as typed, without the spaces, dots, dashes and brackets people put in."""
+    return re.sub(r"[\s.\-()/]", "", term)
+
+
+SEPARATORS = (" ", ".", "-", "(", ")", "/")
+
+
+def compacted(field: str):
+    """The database side of `compact()`: the column without separators, so "+33 6 12" matches "+33612"."""
+    expression = F(field)
+    for separator in SEPARATORS:
+        expression = Replace(expression, Value(separator), Value(""))
+    return expression
+
+
+def sort_choices(columns: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    return [(key, key) for key in columns] + [(f"-{key}", f"-{key}") for key in columns]
+
+
+class ListParams(forms.Form):
+    """Query-string parameters shared by every list; invalid values fall back to their default."""
+
+    q = forms.CharField(required=False, max_length=200, strip=True)
+    sync_status = forms.ChoiceField(required=False, choices=[("", "Any sync status"), *SyncStatus.choices])
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
+    per_page = forms.TypedChoiceField(
+        required=False, coerce=int, choices=[(n, n) for n in PER_PAGE_CHOICES], empty_value=PER_PAGE_CHOICES[0]
+    )
+    sort = forms.ChoiceField(required=False)
+
+    #: sort key → model fields, set by each list
+    sort_columns: dict[str, tuple[str, ...]] = {}
+    default_sort = ""
+
+    def __init__(self, data=None, **kwargs):
+        super().__init__(data if data is not None else {}, **kwargs)
+        self.fields["sort"].choices = sort_choices(self.sort_columns)
+
+    def values(self) -> dict:
+        """The cleaned parameters, each invalid one replaced by its default."""
+        self.is_valid()
+        values = {name: self.cleaned_data.get(name) for name in self.fields}
+        values["q"] = values["q"] or ""
+        values["page"] = values["page"] or 1
+        values["per_page"] = values["per_page"] or PER_PAGE_CHOICES[0]
+        values["sort"] = values["sort"] or self.default_sort
+        return values
+
+    def filters(self) -> dict:
+        """The selector's keyword arguments: search, filters and sort (pagination is applied after)."""
+        values = self.values()
+        return {name: ("" if value is None else value) for name, value in values.items() if name not in PAGING}
+
+    def is_filtering(self) -> bool:
+        """Whether any search or filter narrows the list (to tell "no results" from "no records")."""
+        filters = self.filters()
+        return any(filters[name] for name in filters if name != "sort")

@@ -1,0 +1,160 @@
+"""Reads shared by every entity: push health, dashboard figures, change and push histories."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q
+
+from backoffice.models import Change
+from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
+
+from .records import KINDS, Kind, kind_of
+
+IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.PUSHING)
+
+# Where the model's verbose name would read oddly in a history line.
+FIELD_LABELS = {"tax_ids": "Tax IDs", "role": "Roles", "segment_id": "Segment", "logo": "Logo URL"}
+
+
+@dataclass(frozen=True)
+class PushHealth:
+    paused: bool
+    paused_reason: str
+    paused_at: datetime | None
+    failed: int
+
+
+def push_health() -> PushHealth:
+    """Is pushing to Qwoty paused (bad token), and how many records failed: the layout's banner."""
+    state = TargetState.objects.filter(target=Target.QWOTY).first()
+    failed_ids = [
+        kind.model.objects.filter(sync_status=SyncStatus.FAILED).order_by().values("pk") for kind in KINDS.values()
+    ]
+    failed = failed_ids[0].union(*failed_ids[1:], all=True).count()
+    return PushHealth(
+        paused=bool(state and state.paused),
+        paused_reason=state.paused_reason if state else "",
+        paused_at=state.paused_at if state else None,
+        failed=failed,
+    )
+
+
+@dataclass(frozen=True)
+class EntityCounts:
+    kind: Kind
+    total: int
+    in_flight: int
+    failed: int
+    conflict: int
+
+
+@dataclass(frozen=True)
+class DashboardSummary:
+    entities: list[EntityCounts]
+
+    @property
+    def in_flight(self) -> int:
+        return sum(row.in_flight for row in self.entities)
+
+    @property
+    def failed(self) -> int:
+        return sum(row.failed for row in self.entities)
+
+
+def dashboard_summary(user) -> DashboardSummary:
+    """Records, pushes in flight, failures and conflicts of each entity the user may see; one query each."""
+    rows = []
+    for kind in KINDS.values():
+        if not kind.can_view(user):
+            continue
+        figures = kind.model.objects.aggregate(
+            total=Count("pk"),
+            in_flight=Count("pk", filter=Q(sync_status__in=IN_FLIGHT)),
+            failed=Count("pk", filter=Q(sync_status=SyncStatus.FAILED)),
+            conflict=Count("pk", filter=Q(sync_status=SyncStatus.CONFLICT)),
+        )
+        rows.append(EntityCounts(kind=kind, **figures))
+    return DashboardSummary(entities=rows)
+
+
+def field_label(kind: Kind, name: str) -> str:
+    if name in FIELD_LABELS:
+        return FIELD_LABELS[name]
+    label = str(kind.model._meta.get_field(name).verbose_name)
+    return label[:1].upper() + label[1:]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    label: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    change: Change
+    kind: Kind
+    record_label: str
+    fields: list[FieldChange]
+
+    @property
+    def record_url(self) -> str:
+        return self.kind.url("detail", self.change.record_id)
+
+
+def _entries(changes: list[Change], labels: dict) -> list[ChangeEntry]:
+    entries = []
+    for change in changes:
+        kind = KINDS[change.resource]
+        fields = [FieldChange(field_label(kind, name), old, new) for name, (old, new) in change.changes.items()]
+        label = labels.get((change.resource, change.record_id), "(deleted record)")
+        entries.append(ChangeEntry(change=change, kind=kind, record_label=label, fields=fields))
+    return entries
+
+
+def recent_changes(*, user, limit: int = 15) -> list[ChangeEntry]:
+    """The latest staff edits of records the user may see, with each record's name: 2 + one query per entity."""
+    visible = [resource for resource, kind in KINDS.items() if kind.can_view(user)]
+    changes = list(Change.objects.filter(resource__in=visible).select_related("user")[:limit])
+    labels = {}
+    for resource in {change.resource for change in changes}:
+        ids = {change.record_id for change in changes if change.resource == resource}
+        for record in KINDS[resource].model.objects.filter(pk__in=ids):
+            labels[(resource, record.pk)] = str(record)
+    return _entries(changes, labels)
+
+
+def record_changes(record, *, limit: int = 50) -> list[ChangeEntry]:
+    """Who changed what on one record, newest first."""
+    kind = kind_of(record)
+    changes = list(Change.objects.filter(resource=kind.resource, record_id=record.pk).select_related("user")[:limit])
+    return _entries(changes, {(kind.resource, record.pk): str(record)})
+
+
+def last_change(record) -> Change | None:
+    """The latest staff edit of a record: who to name when an edit turns out stale."""
+    kind = kind_of(record)
+    return Change.objects.filter(resource=kind.resource, record_id=record.pk).select_related("user").first()
+
+
+def record_push_attempts(record, *, limit: int = 20) -> list[PushAttempt]:
+    """The latest calls made upstream for one record, newest first."""
+    kind = kind_of(record)
+    return list(PushAttempt.objects.filter(resource=kind.resource, record_id=record.pk).select_related("user")[:limit])
+
+
+@dataclass(frozen=True)
+class ConflictField:
+    label: str
+    local: object
+    upstream: object
+
+
+def conflict_fields(record) -> list[ConflictField]:
+    """The fields changed both here and in Qwoty, from the record's `sync_conflict`."""
+    kind = kind_of(record)
+    return [
+        ConflictField(field_label(kind, name), sides.get("local"), sides.get("upstream"))
+        for name, sides in (record.sync_conflict or {}).items()
+    ]

@@ -1,0 +1,42 @@
+"""Reads on catalogs: the searchable list."""
+
+from django.db.models import Q, QuerySet
+
+from backoffice.bulk import BulkPreview, preview
+from backoffice.listing import icontains_any, id_match, matching_all, ordering
+
+from .models import Catalog
+
+SORT_COLUMNS = {
+    "name": ("name",),
+    "reference": ("reference", "name"),
+    "active": ("is_active", "name"),
+    "status": ("sync_status", "name"),
+    "updated": ("updated_at",),
+}
+ACTIVE, INACTIVE = "yes", "no"
+
+
+def _catalog_matches(term: str) -> Q:
+    condition = icontains_any(term, ("name", "api_name", "reference", "id_crm", "id_erp", "id_accounting"))
+    return condition | id_match(term)
+
+
+def catalog_list(*, q: str = "", active: str = "", sync_status: str = "", sort: str = "name") -> QuerySet[Catalog]:
+    catalogs = Catalog.objects.all()
+    if q:
+        catalogs = catalogs.filter(matching_all(q, _catalog_matches))
+    if active:
+        catalogs = catalogs.filter(is_active=active == ACTIVE)
+    if sync_status:
+        catalogs = catalogs.filter(sync_status=sync_status)
+    return catalogs.order_by(*ordering(sort, SORT_COLUMNS))
+
+
+def catalog_detail(pk) -> Catalog:
+    return Catalog.objects.get(pk=pk)
+
+
+def catalog_bulk_preview(catalog_ids, *, is_active: bool) -> BulkPreview:
+    catalogs = Catalog.objects.filter(pk__in=catalog_ids).only("pk", "is_active", "sync_status")
+    return preview(catalogs, lambda catalog: catalog.is_active != is_active)

@@ -1,0 +1,71 @@
+"""Reads on contacts: the searchable list, with each contact's customer."""
+
+from django.db.models import Q, QuerySet
+
+from backoffice.bulk import BulkPreview, preview
+from backoffice.listing import compact, compacted, icontains_any, id_match, matching_all, ordering, search_terms
+
+from .models import Contact
+
+SORT_COLUMNS = {
+    "name": ("last_name", "first_name"),
+    "email": ("email",),
+    "customer": ("customer__name",),
+    "status": ("sync_status", "last_name"),
+    "updated": ("updated_at",),
+}
+TEXT_FIELDS = ("first_name", "last_name", "email", "phone", "id_crm", "id_erp", "id_accounting", "customer__name")
+PHONE_MIN_DIGITS = 4
+
+
+def _phone_digits(term: str) -> str | None:
+    """The term as a phone fragment ("06 12 34" → "612 34" without separators), if it looks like one."""
+    digits = compact(term).lstrip("+")
+    if len(digits) >= PHONE_MIN_DIGITS and digits.isdigit():
+        # A national number's leading 0 is not in its international form (0612… vs +33 612…).
+        return digits.lstrip("0")
+    return None
+
+
+def _contact_matches(term: str) -> Q:
+    condition = icontains_any(term, TEXT_FIELDS)
+    digits = _phone_digits(term)
+    if digits:
+        condition |= Q(phone_compact__contains=digits)
+    return condition | id_match(term)
+
+
+def role_filter(role: str) -> Q:
+    # `role` is a JSON list; the quoted value matches one whole role on SQLite and PostgreSQL alike
+    # (the `contains` lookup is not supported on SQLite).
+    return Q(role__icontains=f'"{role}"')
+
+
+def contact_list(
+    *, q: str = "", role: str = "", customer: str = "", sync_status: str = "", sort: str = "name"
+) -> QuerySet[Contact]:
+    """Contacts matching every word of `q` and the filters.
+
+    A word matches a name, email, external id, the customer's name, or the phone in any format.
+    """
+    contacts = Contact.objects.select_related("customer")
+    if q:
+        if any(_phone_digits(term) for term in search_terms(q)):
+            contacts = contacts.annotate(phone_compact=compacted("phone"))
+        contacts = contacts.filter(matching_all(q, _contact_matches))
+    if role:
+        contacts = contacts.filter(role_filter(role))
+    if customer:
+        contacts = contacts.filter(customer_id=customer)
+    if sync_status:
+        contacts = contacts.filter(sync_status=sync_status)
+    return contacts.order_by(*ordering(sort, SORT_COLUMNS))
+
+
+def contact_detail(pk) -> Contact:
+    return Contact.objects.select_related("customer").get(pk=pk)
+
+
+def contact_bulk_preview(contact_ids, *, role: str, present: bool) -> BulkPreview:
+    contacts = Contact.objects.filter(pk__in=contact_ids).only("pk", "role", "sync_status")
+    return preview(contacts, lambda contact: (role in (contact.role or [])) != present)

@@ -1,0 +1,278 @@
+"""Staff scenarios in a real browser: Playwright drives Debian's Chromium against the live server.
+
+The live server and a background push worker (django-tasks-db's own worker loop, in a thread)
+share the test database; the sandbox plays Qwoty. Screenshots of the main pages are saved in
+test-output/screenshots/ for people to look at.
+"""
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django_tasks_db.management.commands.db_worker import Worker
+from playwright import sync_api as playwright_api
+from playwright.sync_api import expect
+
+from backoffice.sync.models import SyncStatus
+from catalogs.models import Catalog
+from contacts.models import Contact
+from customers.models import Customer
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+WIDE, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
+PUSH_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (Playwright cannot download its own here)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the tests are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def push_worker(transactional_db):
+    """The real task worker loop in a background thread (db_worker itself wants the main thread for signals)."""
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.05,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="browser-tests",
+        excluded_queue_names=[],
+    )
+
+    def run():
+        try:
+            worker.run()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="push-worker", daemon=True)
+    thread.start()
+    yield worker
+    worker.running = False
+    thread.join(timeout=15)
+
+
+class Staff:
+    """A logged-in browser context for one user, failing the test on any JavaScript error."""
+
+    def __init__(self, chromium, live_server, user, viewport=WIDE):
+        self.base = live_server.url
+        self.context = chromium.new_context(viewport=viewport)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on(
+            "console",
+            lambda message: (
+                self.errors.append(message.text)
+                if message.type == "error" and "Failed to load resource" not in message.text
+                else None
+            ),
+        )
+        self.page.goto(f"{self.base}/accounts/login/")
+        self.page.fill("#id_username", user.username)
+        self.page.fill("#id_password", factories.PASSWORD)
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_url(f"{self.base}/")
+
+    def goto(self, path: str):
+        return self.page.goto(f"{self.base}{path}")
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.errors == [], f"JavaScript errors: {self.errors}"
+
+
+@pytest.fixture
+def staff(chromium, live_server):
+    opened: list[Staff] = []
+
+    def open_as(user, viewport=WIDE) -> Staff:
+        opened.append(Staff(chromium, live_server, user, viewport))
+        return opened[-1]
+
+    yield open_as
+    for browser_context in opened:
+        browser_context.close()
+
+
+def test_sales_ops_finds_a_customer_renames_it_and_sees_it_reach_qwoty(staff, pulled, push_worker):
+    customer = Customer.objects.exclude(tax_ids=None).order_by("name").first()
+    sales = staff(factories.sales_ops_user(first_name="Sam", last_name="Sales"))
+    page = sales.page
+    sales.screenshot("dashboard")
+
+    sales.goto("/customers/")
+    sales.screenshot("customer-list")
+    page.keyboard.press("/")  # the search shortcut
+    expect(page.locator("#search")).to_be_focused()
+    page.keyboard.type(customer.name)
+    expect(page).to_have_url(re.compile(r"/customers/\?q="))  # bookmarkable
+    expect(page.locator("#results tbody tr")).to_have_count(Customer.objects.filter(name=customer.name).count())
+    page.get_by_role("link", name=customer.name).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(customer.name)
+    expect(page.locator("#sync-panel")).to_contain_text("Qwoty has this version")
+    sales.screenshot("customer-detail")
+
+    pulled.faults(latency_ms=1200)  # slow enough to see the push under way
+    page.get_by_role("link", name="Edit customer").click()
+    page.fill("#id_name", "Renamed in the browser")
+    page.locator("#id_name").press("Enter")  # forms submit with Enter
+    expect(page.locator("#record-form .alert-success")).to_contain_text("Saved. Sending to Qwoty")
+    badge = page.locator(f"#sync-{customer.pk}")
+    expect(badge).to_have_class(re.compile(r"badge-(pending|pushing)"))
+    sales.screenshot("customer-edit-pending")
+    expect(badge).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)  # the badge polled until the push ended
+    sales.screenshot("customer-edit-synced")
+
+    assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Renamed in the browser"}]
+    customer.refresh_from_db()
+    assert (customer.name, customer.sync_status) == ("Renamed in the browser", SyncStatus.SYNCED)
+
+    page.get_by_role("link", name="View the customer").click()
+    expect(page.locator("#change-history")).to_contain_text("Sam Sales")
+    expect(page.locator("#sync-panel .attempt")).to_have_count(1)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/edit/$"))
+
+
+def test_support_toggles_a_role_and_cannot_reach_catalog_editing(staff, pulled, push_worker):
+    contact = Contact.objects.exclude(role__icontains='"legal"').exclude(email=None).order_by("last_name").first()
+    support = staff(factories.support_user())
+    page = support.page
+    expect(page.locator("nav.mainnav")).not_to_contain_text("Catalogs")
+
+    support.goto(f"/contacts/?q={contact.email}")
+    row = page.locator(f"#contact-{contact.pk}")
+    chip = row.get_by_role("button", name="Legal")
+    expect(chip).to_have_attribute("aria-pressed", "false")
+    support.screenshot("contact-list")
+    chip.click()
+    expect(row.get_by_role("button", name="Legal")).to_have_attribute("aria-pressed", "true")
+    expect(row.locator(f"#sync-{contact.pk}")).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)
+    contact.refresh_from_db()
+    assert "legal" in contact.role
+    assert pulled.received("PATCH")[-1]["body"] == {"role": contact.role}
+
+    support.goto(f"/contacts/{contact.pk}/")
+    support.screenshot("contact-detail")
+
+    catalog = Catalog.objects.first()
+    response = support.goto(f"/catalogs/{catalog.pk}/edit/")
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("You can't open this page")
+    support.screenshot("forbidden")
+
+
+def test_a_second_person_editing_the_same_record_is_told_instead_of_overwriting(staff, pulled, push_worker):
+    catalog = Catalog.objects.order_by("name").first()
+    first = staff(factories.sales_ops_user(first_name="Ada", last_name="First"))
+    second = staff(factories.manager_user(first_name="Bo", last_name="Second"))
+    for person in (first, second):
+        person.goto(f"/catalogs/{catalog.pk}/edit/")
+
+    first.page.fill("#id_name", "Ada's name")
+    first.page.get_by_role("button", name="Save", exact=True).click()
+    expect(first.page.locator("#record-form .alert-success")).to_be_visible()
+
+    second.page.fill("#id_reference", "BO-REF")
+    second.page.get_by_role("button", name="Save", exact=True).click()
+    stale = second.page.locator("#record-form .alert-warning")
+    expect(stale).to_contain_text("Someone else saved this catalog while you were editing")
+    expect(stale).to_contain_text("Ada First")
+    expect(stale).to_contain_text("Ada's name")
+    expect(second.page.locator("#id_reference")).to_have_value("BO-REF")  # their input is kept
+    second.screenshot("catalog-edit-stale")
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.reference) == ("Ada's name", catalog.reference)
+
+    second.page.get_by_role("button", name="Save mine anyway").click()
+    expect(second.page.locator("#record-form .alert-success")).to_contain_text("Saved")
+    catalog.refresh_from_db()
+    assert catalog.reference == "BO-REF"
+
+
+def test_catalog_list_switch_and_bulk_deactivation(staff, pulled, push_worker):
+    manager = staff(factories.manager_user())
+    page = manager.page
+    manager.goto("/catalogs/?active=yes")
+    manager.screenshot("catalog-list")
+    active = Catalog.objects.filter(is_active=True).count()
+
+    first_row = page.locator("#results tbody tr").first
+    first_row.get_by_role("switch").click()
+    expect(first_row.get_by_role("switch")).to_have_attribute("aria-checked", "false")
+
+    page.locator("input[data-select-all]").check()
+    expect(page.locator("[data-selected-count]")).to_have_text(f"{active} selected")
+    page.get_by_role("button", name="Deactivate", exact=True).click()
+    confirm = page.locator("#bulk-confirm")
+    expect(confirm).to_contain_text(f"Deactivate {active - 1} catalogs?")
+    expect(confirm).to_contain_text("1 of the")
+    manager.screenshot("catalog-bulk-confirm")
+    confirm.get_by_role("button", name=re.compile(r"^Deactivate \d+ catalogs$")).click()
+    expect(confirm).to_contain_text(f"{active - 1} catalogs deactivated.")
+    expect(page.locator("#results")).to_contain_text("No catalog matches.")  # the list reloaded with its filter
+    assert not Catalog.objects.filter(is_active=True).exists()
+
+
+def test_main_pages_on_a_phone(staff, pulled):
+    customer = Customer.objects.exclude(tax_ids=None).first()
+    phone = staff(factories.superuser(), viewport=PHONE)
+    for name, path in (
+        ("phone-dashboard", "/"),
+        ("phone-customer-list", "/customers/"),
+        ("phone-customer-detail", f"/customers/{customer.pk}/"),
+        ("phone-contact-list", "/contacts/"),
+        ("phone-catalog-edit", f"/catalogs/{Catalog.objects.first().pk}/edit/"),
+    ):
+        phone.goto(path)
+        width = phone.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} scrolls sideways on a phone ({width}px)"
+        phone.screenshot(name)
+
+
+def test_login_page(chromium, live_server, transactional_db):
+    context = chromium.new_context(viewport=WIDE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/customers/")
+    assert page.url.startswith(f"{live_server.url}/accounts/login/?next=")
+    page.fill("#id_username", "nobody")
+    page.fill("#id_password", "wrong")
+    page.keyboard.press("Enter")
+    expect(page.locator(".alert-error")).to_contain_text("Please enter a correct username and password")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "login.png"))
+    context.close()

@@ -1,0 +1,178 @@
+"""The customer, contact and catalog lists: search as you type, filters, sorting, cheap pagination."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from backoffice import listing
+from backoffice.sync.models import SyncStatus
+from catalogs.models import Catalog
+from customers.models import Customer
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def sales(client):
+    client.force_login(factories.sales_ops_user())
+    return client
+
+
+def names(response) -> list[str]:
+    """The record names linked from the first column of the results table."""
+    html = response.content.decode()
+    return re.findall(r'<td class="primary-cell"><a href="[^"]+">([^<]+)</a>', html)
+
+
+def test_customer_search_matches_name_tax_id_and_external_ids(sales):
+    acme = factories.CustomerFactory(name="Acme Logística", id_erp="ERP-778")
+    factories.TaxIdFactory(customer=acme, tax="VAT", tax_value="FR40303265045")
+    factories.CustomerFactory(name="Borealis GmbH")
+    url = reverse("customer-list")
+    assert names(sales.get(url, {"q": "acme"})) == ["Acme Logística"]
+    assert names(sales.get(url, {"q": "FR 403 032"})) == ["Acme Logística"]  # spaces as people type them
+    assert names(sales.get(url, {"q": "erp-778"})) == ["Acme Logística"]
+    assert names(sales.get(url, {"q": "acme borealis"})) == []  # every word must match
+    assert names(sales.get(url, {"q": str(acme.pk)})) == ["Acme Logística"]
+
+
+def test_contact_search_finds_a_phone_written_any_way(sales):
+    factories.ContactFactory(first_name="Chloé", last_name="Martin", phone="+33 6 99 88 77 66")
+    factories.ContactFactory(first_name="Hugo", last_name="Roux", phone="+33 6 11 22 33 44")
+    url = reverse("contact-list")
+    for typed in ("06 99 88 77 66", "+33699887766", "99.88.77", "0699887766"):
+        assert names(sales.get(url, {"q": typed})) == ["Chloé Martin"], typed
+
+
+def test_contact_search_matches_email_customer_and_full_name(sales):
+    customer = factories.CustomerFactory(name="Tramontana Textil")
+    factories.ContactFactory(customer=customer, first_name="Inès", last_name="Girard", email="ines@tramontana.fr")
+    factories.ContactFactory(first_name="Inès", last_name="Dubois")
+    url = reverse("contact-list")
+    assert names(sales.get(url, {"q": "ines@tram"})) == ["Inès Girard"]
+    assert names(sales.get(url, {"q": "tramontana"})) == ["Inès Girard"]
+    assert names(sales.get(url, {"q": "inès girard"})) == ["Inès Girard"]
+
+
+def test_filters_narrow_each_list(sales):
+    factories.CustomerFactory(name="Company one", type=Customer.Type.COMPANY)
+    factories.CustomerFactory(name="Person one", type=Customer.Type.INDIVIDUAL)
+    segment = factories.CustomerFactory(name="In segment", segment_id="6f1c2a52-7d1f-4a55-9d3b-2b0c8f3f6a11")
+    factories.ContactFactory(first_name="Bea", last_name="Buyer", role=["buyer"])
+    factories.ContactFactory(first_name="Sid", last_name="Signer", role=["signer", "legal"])
+    factories.CatalogFactory(name="On", is_active=True)
+    factories.CatalogFactory(name="Off", is_active=False)
+    failed = factories.CatalogFactory(name="Broken")
+    Catalog.objects.filter(pk=failed.pk).update(sync_status=SyncStatus.FAILED)
+
+    customers = reverse("customer-list")
+    assert names(sales.get(customers, {"type": "individual"})) == ["Person one"]
+    assert names(sales.get(customers, {"segment": str(segment.segment_id)})) == ["In segment"]
+    assert "In segment" not in names(sales.get(customers, {"segment": "none"}))
+    assert names(sales.get(reverse("contact-list"), {"role": "legal"})) == ["Sid Signer"]
+    catalogs = reverse("catalog-list")
+    assert names(sales.get(catalogs, {"active": "no"})) == ["Off"]
+    assert names(sales.get(catalogs, {"sync_status": "failed"})) == ["Broken"]
+
+
+def test_columns_sort_both_ways(sales):
+    for name in ("Bravo", "Alpha", "Charlie"):
+        factories.CatalogFactory(name=name)
+    url = reverse("catalog-list")
+    assert names(sales.get(url, {"sort": "name"})) == ["Alpha", "Bravo", "Charlie"]
+    assert names(sales.get(url, {"sort": "-name"})) == ["Charlie", "Bravo", "Alpha"]
+    html = sales.get(url, {"sort": "name", "q": "a"}).content.decode()
+    assert 'href="/catalogs/?sort=-name&amp;q=a"' in html or 'href="/catalogs/?q=a&amp;sort=-name"' in html
+
+
+def test_invalid_parameters_fall_back_to_defaults(sales):
+    factories.CatalogFactory(name="Only")
+    response = sales.get(reverse("catalog-list"), {"sort": "password", "page": "x", "per_page": "9999"})
+    assert response.status_code == 200
+    assert names(response) == ["Only"]
+
+
+def test_pages_know_their_next_page_without_counting_everything(sales, monkeypatch):
+    monkeypatch.setattr(listing, "COUNT_CAP", 30)
+    factories.CatalogFactory.create_batch(40)
+    url = reverse("catalog-list")
+    first = sales.get(url, {"per_page": 25})
+    assert len(names(first)) == 25
+    assert "1\N{EN DASH}25 of 30+ catalogs" in first.content.decode()
+    assert 'rel="next"' in first.content.decode()
+    second = sales.get(url, {"per_page": 25, "page": 2})
+    assert len(names(second)) == 15
+    assert "26\N{EN DASH}40 of 40 catalogs" in second.content.decode()
+    assert 'rel="next"' not in second.content.decode()
+
+
+def test_count_is_capped_in_sql(monkeypatch):
+    monkeypatch.setattr(listing, "COUNT_CAP", 5)
+    factories.CatalogFactory.create_batch(8)
+    with CaptureQueriesContext(connection) as queries:
+        page = listing.paginate(Catalog.objects.order_by("name"), number=1, per_page=2)
+    assert (page.count, page.count_capped, page.has_next) == (5, True, True)
+    assert "LIMIT 6" in queries.captured_queries[-1]["sql"]
+
+
+@pytest.mark.parametrize(
+    ("url_name", "make_rows"),
+    [
+        ("customer-list", lambda n: [factories.TaxIdFactory().customer for _ in range(n)]),
+        ("contact-list", lambda n: factories.ContactFactory.create_batch(n)),
+        ("catalog-list", lambda n: factories.CatalogFactory.create_batch(n)),
+    ],
+)
+def test_a_page_costs_the_same_queries_whatever_its_size(sales, url_name, make_rows):
+    url = reverse(url_name)
+
+    def queries_for_rows(count: int) -> int:
+        for model in (Customer, Catalog):
+            model.objects.all().delete()
+        make_rows(count)
+        with CaptureQueriesContext(connection) as queries:
+            response = sales.get(url, {"per_page": 25}, headers=HTMX)
+        assert len(names(response)) == count
+        return len(queries)
+
+    assert queries_for_rows(2) == queries_for_rows(25)
+
+
+def test_htmx_search_answers_only_the_results_and_varies_on_htmx(sales):
+    factories.CustomerFactory(name="Acme")
+    response = sales.get(reverse("customer-list"), {"q": "acme"}, headers=HTMX)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="results"')
+    assert "<html" not in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_back_button_history_restore_gets_the_whole_page(sales):
+    response = sales.get(
+        reverse("customer-list"), {"q": "acme"}, headers={**HTMX, "HX-History-Restore-Request": "true"}
+    )
+    assert "<html" in response.content.decode()
+
+
+def test_empty_states_say_what_to_do(sales):
+    url = reverse("customer-list")
+    assert "qwoty_pull" in sales.get(url).content.decode()
+    factories.CustomerFactory(name="Acme")
+    no_match = sales.get(url, {"q": "zzz"}).content.decode()
+    assert "No customer matches." in no_match
+    assert "clear the filters" in no_match
+
+
+def test_contacts_of_one_customer_name_it(sales):
+    customer = factories.CustomerFactory(name="Orion Pharma")
+    factories.ContactFactory(customer=customer, first_name="Ana", last_name="Silva")
+    factories.ContactFactory(first_name="Other", last_name="Person")
+    response = sales.get(reverse("contact-list"), {"customer": str(customer.pk)})
+    assert names(response) == ["Ana Silva"]
+    assert "Contacts of Orion Pharma" in response.content.decode()
