@@ -1,0 +1,102 @@
+"""Reads for the push pages: what is waiting or failed, and the log of calls made upstream."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from backoffice.records import KINDS, Kind
+
+from .models import PushAttempt, SyncStatus
+
+WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    kind: Kind
+    record: object
+    can_retry: bool
+
+    @property
+    def url(self) -> str:
+        return self.kind.url("detail", self.record.pk)
+
+
+def push_queue(*, user, limit: int = 200) -> dict[str, list[QueueEntry]]:
+    """Failed and in-flight records of the entities the user may see, oldest failure first; one query per entity."""
+    queue = {"failed": [], "pending": []}
+    for kind in KINDS.values():
+        if not kind.can_view(user):
+            continue
+        can_retry = kind.can_change(user)
+        records = kind.model.objects.filter(sync_status__in=WAITING).order_by("sync_error_at", "next_push_at")
+        for record in records[:limit]:
+            bucket = "failed" if record.sync_status == SyncStatus.FAILED else "pending"
+            queue[bucket].append(QueueEntry(kind=kind, record=record, can_retry=can_retry))
+    return queue
+
+
+OUTCOMES = {
+    "ok": Q(status__gte=200, status__lt=300),
+    "error": ~Q(error_kind=""),
+    "invalid": Q(error_kind="invalid"),
+    "unavailable": Q(error_kind__in=["unavailable", "timeout", "connection"]),
+    "rate_limited": Q(error_kind="rate_limited"),
+    "refused": Q(error_kind__in=["unauthorized", "forbidden"]),
+}
+
+
+@dataclass(frozen=True)
+class LogRow:
+    attempt: PushAttempt
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.attempt.resource]
+
+    @property
+    def record_url(self) -> str:
+        return self.kind.url("detail", self.attempt.record_id)
+
+
+@dataclass(frozen=True)
+class AttemptPage:
+    rows: list[LogRow]
+    next_before: int | None  # id to pass as `before` for the next (older) page
+
+
+def push_attempt_list(
+    *,
+    resource: str = "",
+    outcome: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    record_id=None,
+    before: int | None = None,
+    per_page: int = 50,
+) -> AttemptPage:
+    """The push log, newest first, filtered; keyset pagination on id so deep pages stay as fast as the first."""
+    attempts = PushAttempt.objects.select_related("user").order_by("-id")
+    if resource:
+        attempts = attempts.filter(resource=resource)
+    if outcome in OUTCOMES:
+        attempts = attempts.filter(OUTCOMES[outcome])
+    if since:
+        attempts = attempts.filter(created_at__gte=_day_start(since))
+    if until:
+        attempts = attempts.filter(created_at__lt=_day_start(until, next_day=True))
+    if record_id:
+        attempts = attempts.filter(record_id=record_id)
+    if before:
+        attempts = attempts.filter(id__lt=before)
+    rows = list(attempts[: per_page + 1])
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    return AttemptPage(rows=[LogRow(row) for row in rows], next_before=rows[-1].id if has_more else None)
+
+
+def _day_start(day: date, *, next_day: bool = False) -> datetime:
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return start + timedelta(days=1) if next_day else start

@@ -1,0 +1,147 @@
+"""The push pages: pending & failed with retry, the managers' push log, resuming a paused target."""
+
+import pytest
+from django.urls import reverse
+
+from backoffice.sync import push
+from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
+from catalogs.models import Catalog
+from catalogs.services import catalog_update
+from contacts.models import Contact
+from contacts.services import contact_update
+from tests.conftest import TEST_TOKEN
+from tests.factories import manager_user, sales_ops_user, support_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def failed_catalog(pulled, drain):
+    catalog = Catalog.objects.first()
+    pulled.faults(script=[{"status": 422, "error": "api_name is already taken"}])
+    catalog_update(catalog=catalog, user=None, data={"api_name": "taken"})
+    drain()
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.FAILED
+    return catalog
+
+
+def test_queue_shows_failed_records_with_the_upstream_reason(client, failed_catalog):
+    client.force_login(sales_ops_user())
+    page = client.get(reverse("sync:queue")).content.decode()
+    assert "api_name is already taken" in page
+    assert reverse("sync:retry", args=["catalogs", failed_catalog.pk]) in page
+
+
+def test_retry_pushes_again_after_the_cause_is_gone(client, failed_catalog, drain):
+    client.force_login(sales_ops_user())
+    catalog_update(catalog=failed_catalog, user=None, data={"api_name": "free"})  # an edit also re-queues
+    drain()
+    failed_catalog.refresh_from_db()
+    assert failed_catalog.sync_status == SyncStatus.SYNCED
+
+    contact = Contact.objects.first()
+    contact_update(contact=contact, user=None, data={"first_name": "Retried"})
+    TargetState.objects.all().delete()
+    Contact.objects.filter(pk=contact.pk).update(sync_status=SyncStatus.FAILED, sync_error="Service unavailable")
+    response = client.post(reverse("sync:retry", args=["contacts", contact.pk]), {"next": "/sync/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/sync/"
+    drain()
+    contact.refresh_from_db()
+    assert contact.sync_status == SyncStatus.SYNCED
+
+
+def test_retry_all_only_touches_what_the_user_may_change(client, failed_catalog):
+    contact = Contact.objects.first()
+    Contact.objects.filter(pk=contact.pk).update(sync_status=SyncStatus.FAILED)
+    client.force_login(support_user())
+    client.post(reverse("sync:retry-all"))
+    assert Contact.objects.get(pk=contact.pk).sync_status == SyncStatus.PENDING
+    assert Catalog.objects.get(pk=failed_catalog.pk).sync_status == SyncStatus.FAILED  # Support cannot edit catalogs
+    assert client.post(reverse("sync:retry", args=["catalogs", failed_catalog.pk])).status_code == 403
+
+
+def test_retry_rejects_get_and_unknown_entities(client, failed_catalog):
+    client.force_login(sales_ops_user())
+    assert client.get(reverse("sync:retry", args=["catalogs", failed_catalog.pk])).status_code == 405
+    assert client.post(reverse("sync:retry", args=["quotes", failed_catalog.pk])).status_code == 404
+
+
+def test_push_log_filters_by_entity_and_outcome_and_never_shows_the_token(client, failed_catalog, drain):
+    contact = Contact.objects.first()
+    contact_update(contact=contact, user=None, data={"first_name": "Logged"})
+    drain()
+    client.force_login(manager_user())
+    url = reverse("sync:attempt-list")
+    everything = client.get(url).content.decode()
+    assert "api_name is already taken" in everything
+    assert "Logged" in everything
+    assert TEST_TOKEN not in everything
+
+    rejected = client.get(url, {"resource": "catalogs", "outcome": "invalid"}).content.decode()
+    assert str(failed_catalog.pk) in rejected
+    assert str(contact.pk) not in rejected
+    fragment = client.get(url, {"resource": "contacts", "outcome": "ok"}, headers={"HX-Request": "true"})
+    assert "<html" not in fragment.content.decode()
+    assert str(contact.pk) in fragment.content.decode()
+
+
+def test_push_log_pages_with_a_keyset(client, pulled, drain):
+    for n, catalog in enumerate(Catalog.objects.all()[:5]):
+        catalog_update(catalog=catalog, user=None, data={"reference": f"PAGE-{n}"})
+    drain()
+    from backoffice.sync.selectors import push_attempt_list
+
+    first = push_attempt_list(per_page=3)
+    second = push_attempt_list(per_page=3, before=first.next_before)
+    ids = [row.attempt.id for row in first.rows + second.rows]
+    assert ids == list(PushAttempt.objects.order_by("-id").values_list("id", flat=True))
+    assert second.next_before is None
+
+
+def test_push_log_is_for_managers_only(client, pulled):
+    for user in (support_user(), sales_ops_user()):
+        client.force_login(user)
+        assert client.get(reverse("sync:attempt-list")).status_code == 403
+        assert client.post(reverse("sync:resume")).status_code == 403
+
+
+def test_a_manager_resumes_a_paused_target_in_one_click(client, pulled, drain):
+    pulled.faults(token="qwoty_rotated")
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=None, data={"name": "After resume"})
+    drain()
+    assert push.target_state().paused
+    client.force_login(manager_user())
+    assert "Resume pushing" in client.get(reverse("sync:queue")).content.decode()
+
+    pulled.faults(token=TEST_TOKEN)
+    client.post(reverse("sync:resume"))
+    assert not push.target_state().paused
+    drain()
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.SYNCED
+
+
+def test_refresh_from_qwoty_and_resolve_a_conflict_from_the_browser(client, pulled, drain):
+    catalog = Catalog.objects.first()
+    client.force_login(sales_ops_user())
+    catalog_update(catalog=catalog, user=None, data={"name": "Ours"})
+    pulled.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Theirs"})
+
+    response = client.post(reverse("sync:refresh", args=["catalogs", catalog.pk]), follow=True)
+    assert "choose which values to keep" in response.content.decode()
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.CONFLICT
+
+    client.post(reverse("sync:resolve", args=["catalogs", catalog.pk]), {"keep": "upstream"})
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.sync_status) == ("Theirs", SyncStatus.SYNCED)
+
+
+def test_support_cannot_refresh_or_resolve_catalogs(client, pulled):
+    catalog = Catalog.objects.first()
+    client.force_login(support_user())
+    assert client.post(reverse("sync:refresh", args=["catalogs", catalog.pk])).status_code == 403
+    assert client.post(reverse("sync:resolve", args=["catalogs", catalog.pk]), {"keep": "local"}).status_code == 403
