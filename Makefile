@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format chaos bench bench-push clean
+.PHONY: install run test lint format chaos bench bench-push bench-ui bench-taxids clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ chaos: install  ## 2,000 concurrent edits against a failing upstream and killed 
 
 bench-push: install  ## push throughput vs a synchronous PATCH in post_save, save latency, worker memory
 	$(BIN)/python -m tests.bench_push
+
+bench-ui: install  ## list pages vs Django admin's changelist on 100k customers / 300k contacts, same run
+	$(BIN)/python -m tests.bench_ui
+
+bench-taxids: install  ## tax-ID validation throughput and the review page's p95 with 100k tax IDs
+	$(BIN)/python -m tests.bench_taxids
+
+bench: bench-push bench-ui bench-taxids  ## every benchmark, one after the other
 
 lint: install
 	$(BIN)/ruff check .
