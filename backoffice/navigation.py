@@ -21,6 +21,7 @@ def _entries(user) -> list[tuple[str, str, bool]]:
         ("Customers", "customer-list", p.can(user, p.VIEW_CUSTOMERS)),
         ("Contacts", "contact-list", p.can(user, p.VIEW_CONTACTS)),
         ("Catalogs", "catalog-list", p.can(user, p.VIEW_CATALOGS)),
+        ("Tax IDs", "taxid-list", p.can(user, p.REVIEW_TAX_IDS)),
         ("Pending & failed", "sync:queue", p.can_edit_anything(user)),
         ("Push log", "sync:attempt-list", p.can(user, p.VIEW_PUSH_LOG)),
     ]

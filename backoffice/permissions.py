@@ -54,6 +54,8 @@ CHANGE_CONTACTS = ("contacts.change_contact", "contacts.change_contact_details")
 VIEW_CATALOGS = ("catalogs.view_catalog",)
 CHANGE_CATALOGS = ("catalogs.change_catalog",)
 VIEW_PUSH_LOG = ("sync.view_pushattempt",)
+# Managers approve, reject and edit tax IDs on the review page.
+REVIEW_TAX_IDS = ("customers.review_taxid",)
 
 
 def can(user, perms: tuple[str, ...], *, any_of: bool = False) -> bool:

@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("customers/", include("customers.urls")),
+    path("", include("customers.tax_id_urls")),
     path("contacts/", include("contacts.urls")),
     path("catalogs/", include("catalogs.urls")),
     path("healthz", healthz, name="healthz"),

@@ -15,7 +15,7 @@ from django.db.models import F, Q, QuerySet
 from backoffice.listing import compact, matching_all, ordering
 
 from .models import Customer, TaxId, TaxIdReview
-from .tax_validation import cross_check
+from .tax_validation import cross_check, validate_tax_id
 
 Review = TaxId.Review
 Validation = TaxId.Validation
@@ -100,7 +100,8 @@ def tax_countries() -> list[str]:
 
 
 def with_cross_checks(rows: list[TaxId]) -> list[TaxId]:
-    """Attach to each row (as `cross_check`) the inconsistencies with its customer's other tax IDs.
+    """Attach to each row its printed form (`formatted`) and its inconsistencies with its customer's other tax IDs
+    (`cross_check`).
 
     One query for the customers of the page, whatever its size.
     """
@@ -114,6 +115,7 @@ def with_cross_checks(rows: list[TaxId]) -> list[TaxId]:
         pairs[customer_id].append((tax, value))
     problems = {customer_id: cross_check(items) for customer_id, items in pairs.items()}
     for row in rows:
+        row.formatted = validate_tax_id(row.tax, row.tax_value).formatted
         row.cross_check = [
             message for message in problems.get(row.customer_id, []) if row.normalised and row.normalised in message
         ]
@@ -146,11 +148,15 @@ def customer_tax_id_panel(customer: Customer) -> TaxIdPanel:
     tax_ids = list(TaxId.objects.filter(customer=customer).select_related("reviewed_by").order_by("position", "id"))
     for tax_id in tax_ids:
         tax_id.customer = customer
+    problems = cross_check([(tax_id.tax, tax_id.tax_value) for tax_id in tax_ids])
+    for tax_id in tax_ids:
+        tax_id.formatted = validate_tax_id(tax_id.tax, tax_id.tax_value).formatted
+        tax_id.cross_check = []  # shown once for the customer, above the table
     reviews = list(TaxIdReview.objects.filter(customer_id=customer.pk).select_related("user")[:REVIEWS_SHOWN])
     return TaxIdPanel(
         customer=customer,
         tax_ids=tax_ids,
-        problems=cross_check([(tax_id.tax, tax_id.tax_value) for tax_id in tax_ids]),
+        problems=problems,
         reviews=reviews,
     )
 

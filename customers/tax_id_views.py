@@ -58,6 +58,7 @@ def taxid_list(request: HtmxHttpRequest) -> HttpResponse:
         "sort": values["sort"],
         "filtering": params.is_filtering(),
         "per_page_choices": PER_PAGE_CHOICES,
+        "filter_pairs": _filter_pairs(params),  # bulk approval posts the same filter
         # Called by the template only when it renders the filters (full page, not a fragment).
         "filter_options": lambda: {"tax_types": selectors.tax_types(), "countries": selectors.tax_countries()},
     }
@@ -257,13 +258,13 @@ def section_context(request: HtmxHttpRequest, customer: Customer, **extra) -> di
     context = {
         "panel": selectors.customer_tax_id_panel(customer),
         "can_review": p.can(user, REVIEW),
-        "can_add": p.can(user, ADD),
-        "can_change": p.can(user, CHANGE),
-        "can_delete": p.can(user, DELETE),
+        "can_add_tax_ids": p.can(user, ADD),
+        "can_change_tax_ids": p.can(user, CHANGE),
+        "can_delete_tax_ids": p.can(user, DELETE),
         "known_types": tax_review.KNOWN_TAX_TYPES,
         **extra,
     }
-    if context["can_add"] and "add_form" not in context:
+    if context["can_add_tax_ids"] and not context.get("add_form"):
         context["add_form"] = TaxIdForm()
     return context
 

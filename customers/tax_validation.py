@@ -124,7 +124,7 @@ def validate_tax_id(tax: str, value: str, *, country: str | None = None) -> TaxI
     if kind == "VAT":
         rule, number = _vat_rule(number, country)
         if rule is None:
-            return TaxIdCheck(status="invalid", reason="Unknown country prefix", value=value)
+            return TaxIdCheck(status="invalid", reason="Unknown country prefix", normalised=number, value=value)
     else:
         rule = _RULES[kind]
     try:

@@ -9,6 +9,7 @@ from backoffice.record_views import detail_page, edit_page, get_or_404
 from . import selectors
 from .forms import CustomerForm, CustomerListParams
 from .services import customer_update
+from .tax_id_views import section_context
 
 
 @staff_view(*p.VIEW_CUSTOMERS)
@@ -29,6 +30,7 @@ def customer_detail(request: HtmxHttpRequest, pk) -> HttpResponse:
         "contacts": selectors.customer_contacts(customer),
         "contact_count": selectors.customer_contact_count(customer),
         "can_change_contacts": p.can_change_contacts(request.user),
+        **section_context(request, customer),
     }
     return detail_page(request, customer, "customers/customer_detail.html", context)
 

@@ -132,6 +132,37 @@ EXPECTED.update(
 )
 
 
+# The tax-ID review (customers/tax_id_urls.py): managers and superusers only, everyone else 403.
+MANAGERS_ONLY = (LOGIN, 403, 403, 200, 200)
+
+
+def _tax_id(world):
+    return {"pk": world.customer.tax_ids.get().pk}
+
+
+EXPECTED.update(
+    {
+        "taxid-list": page(MANAGERS_ONLY),
+        "taxid-export": [Rule(MANAGERS_ONLY)],
+        "taxid-bulk-approve": action(MANAGERS_ONLY, lambda w: {}),
+        "taxid-approve": action(MANAGERS_ONLY, lambda w: {"note": "Checked"}, _tax_id),
+        "taxid-reject": action(MANAGERS_ONLY, lambda w: {"note": "Wrong company"}, _tax_id),
+        # The world's tax ID has no suggested form: the fix is refused (422), after the role check.
+        "taxid-fix": action((LOGIN, 403, 403, 422, 422), lambda w: {}, _tax_id),
+        "taxid-update": [
+            *page(MANAGERS_ONLY, _tax_id),
+            *action(MANAGERS_ONLY, lambda w: {"tax": "SIREN", "tax_value": "732829320"}, _tax_id),
+        ],
+        "taxid-delete": action(MANAGERS_ONLY, lambda w: {}, _tax_id),
+        "taxid-move": action(MANAGERS_ONLY, lambda w: {"direction": "down"}, _tax_id),
+        "taxid-create": [
+            *page(MANAGERS_ONLY, customer),
+            *action(MANAGERS_ONLY, lambda w: {"tax": "SIREN", "tax_value": "732829320"}, customer),
+        ],
+    }
+)
+
+
 def _walk(patterns, namespace: str = "", prefix: str = ""):
     for pattern in patterns:
         route = prefix + str(pattern.pattern)
