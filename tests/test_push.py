@@ -330,3 +330,27 @@ def test_sweep_requeues_a_pending_record_whose_task_was_lost(pulled, drain, staf
     assert push.sweep()["overdue"] == 1
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "Lost task"}]
+
+
+def test_request_slots_are_spaced_by_the_rate_limit(settings):
+    settings.QWOTY_PUSH_RATE_PER_SECOND = 4
+    state = TargetState.objects.create(target=push.TARGET)
+    now = timezone.now()
+    waits = [push._take_request_slot(state, now) for _ in range(3)]
+    assert waits == [0.0, 0.25, 0.5]
+    state.refresh_from_db()
+    assert state.next_slot_at == now + timedelta(seconds=0.75)  # shared through the database by every worker
+
+
+def test_pushes_never_go_faster_than_the_rate_limit(pulled, drain, staff, settings):
+    import time
+
+    settings.QWOTY_PUSH_RATE_PER_SECOND = 5
+    catalogs = list(Catalog.objects.all()[:6])
+    for n, catalog in enumerate(catalogs):
+        catalog_update(catalog=catalog, user=staff, data={"name": f"Rated {n}"})
+    started = time.monotonic()
+    drain()
+    assert len(patches(pulled)) == len(catalogs)
+    # Six requests at five per second: the last may not start before one second has passed.
+    assert time.monotonic() - started >= (len(catalogs) - 1) / 5

@@ -106,11 +106,9 @@ def retry_all_failed(*, resources: list[str] | None = None) -> int:
 def push_now(resource: str, record_id) -> str:
     """Push one record if it is due: claim it, PATCH its diff, store the attempt, apply the answer."""
     mirror = mirrors.get(resource)
-    if is_paused():
-        return PAUSED
-    record = _claim(mirror, record_id)
-    if record is None:
-        return NOT_DUE
+    record, wait = _claim(mirror, record_id)
+    if not isinstance(record, mirror.model):
+        return record  # PAUSED or NOT_DUE
     sent_values = mirror.values(record)
     body = diff(mirror, record, values=sent_values)
     if not body:
@@ -118,7 +116,8 @@ def push_now(resource: str, record_id) -> str:
         return NOTHING_TO_SEND
 
     client = QwotyClient()
-    _wait_for_rate_limit()
+    if wait > 0:
+        time.sleep(wait)
     started = time.monotonic()
     try:
         response = client.patch(resource, record.pk, body)
@@ -137,8 +136,17 @@ def diff(mirror, record, *, values: dict | None = None) -> dict:
     return {name: values[name] for name in mirror.fields if values[name] != snapshot[name]}
 
 
+@transaction.atomic
 def _claim(mirror, record_id):
-    """Move a due pending record to pushing, atomically; None when another worker has it or it is not due."""
+    """One short transaction per push: is the target paused, move the due record from pending to
+    pushing, take the target's next request slot.
+
+    Returns (the record, seconds to wait for its slot), or (PAUSED | NOT_DUE, 0). The claim is one
+    conditional UPDATE, so when two workers race for a record only one gets it.
+    """
+    state, _ = TargetState.objects.select_for_update().get_or_create(target=TARGET)
+    if state.paused:
+        return PAUSED, 0
     now = timezone.now()
     claimed = (
         mirror.model.objects.filter(pk=record_id, sync_status=SyncStatus.PENDING)
@@ -146,8 +154,8 @@ def _claim(mirror, record_id):
         .update(sync_status=SyncStatus.PUSHING, pushing_since=now)
     )
     if not claimed:
-        return None
-    return mirror.model.objects.get(pk=record_id)
+        return NOT_DUE, 0
+    return mirror.model.objects.get(pk=record_id), _take_request_slot(state, now)
 
 
 @transaction.atomic
@@ -256,10 +264,6 @@ def target_state() -> TargetState:
     return state
 
 
-def is_paused() -> bool:
-    return TargetState.objects.filter(target=TARGET, paused=True).exists()
-
-
 def pause_target(reason: str) -> None:
     target_state()
     TargetState.objects.filter(target=TARGET, paused=False).update(
@@ -274,20 +278,15 @@ def resume_target() -> int:
     return _enqueue_all(Q(sync_status=SyncStatus.PENDING))
 
 
-def _wait_for_rate_limit() -> None:
-    """Take the next request slot of the target, shared by all workers, and sleep until it comes."""
+def _take_request_slot(state: TargetState, now) -> float:
+    """Reserve the target's next request slot (the rate is shared by all workers); seconds until it comes."""
     rate = settings.QWOTY_PUSH_RATE_PER_SECOND
     if not rate:
-        return
-    with transaction.atomic():
-        state, _ = TargetState.objects.select_for_update().get_or_create(target=TARGET)
-        now = timezone.now()
-        slot = max(state.next_slot_at or now, now)
-        state.next_slot_at = slot + timedelta(seconds=1 / rate)
-        state.save(update_fields=["next_slot_at"])
-    wait = (slot - now).total_seconds()
-    if wait > 0:
-        time.sleep(wait)
+        return 0.0
+    slot = max(state.next_slot_at or now, now)
+    state.next_slot_at = slot + timedelta(seconds=1 / rate)
+    state.save(update_fields=["next_slot_at"])
+    return (slot - now).total_seconds()
 
 
 # -- recovery ---------------------------------------------------------------------------------------
