@@ -15,6 +15,7 @@ record is never pushed by two workers at once.
 
 import json
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -44,6 +45,7 @@ PUSHED, NOTHING_TO_SEND, NOT_DUE, PAUSED, RETRYING, FAILED = (
     "failed",
 )
 TARGET = Target.QWOTY
+_thread = threading.local()
 
 
 # -- staff side: edits mark records dirty -------------------------------------------------------
@@ -115,7 +117,7 @@ def push_now(resource: str, record_id) -> str:
         _finish_without_call(mirror, record)
         return NOTHING_TO_SEND
 
-    client = QwotyClient()
+    client = _client()
     if wait > 0:
         time.sleep(wait)
     started = time.monotonic()
@@ -127,6 +129,14 @@ def push_now(resource: str, record_id) -> str:
     attempt = _attempt(mirror, record, client, body, started, status=response.status, response_body=response.body)
     _on_success(mirror, record.pk, sent_values, response.data, attempt)
     return PUSHED
+
+
+def _client() -> QwotyClient:
+    """This thread's client: its session keeps the connection to Qwoty open from one push to the next."""
+    key = (settings.QWOTY_API_URL, settings.QWOTY_API_TOKEN)
+    if getattr(_thread, "client_key", None) != key:
+        _thread.client, _thread.client_key = QwotyClient(), key
+    return _thread.client
 
 
 def diff(mirror, record, *, values: dict | None = None) -> dict:
