@@ -178,6 +178,18 @@ def _finish_without_call(mirror, record) -> None:
         enqueue_push(mirror.resource, record.pk)
 
 
+_ANSWER_FIELDS = (
+    "last_synced",
+    "last_synced_at",
+    "sync_error",
+    "sync_error_at",
+    "push_attempts",
+    "pushing_since",
+    "sync_status",
+    "next_push_at",
+)
+
+
 @transaction.atomic
 def _on_success(mirror, record_id, sent_values: dict, data: dict, attempt: PushAttempt) -> None:
     """Qwoty's answer becomes the snapshot and is applied to every field not edited while in flight."""
@@ -198,8 +210,14 @@ def _on_success(mirror, record_id, sent_values: dict, data: dict, attempt: PushA
         still_dirty = any(current[name] != sent_values[name] for name in mirror.fields)
         record.sync_status = SyncStatus.PENDING if still_dirty else SyncStatus.SYNCED
         record.next_push_at = timezone.now() if still_dirty else None
-        record.save()
-        mirror.after_save(record, data, names)
+        record.save(update_fields=[*(name for name in names if name not in mirror.related), *_ANSWER_FIELDS])
+        # Related rows (a customer's tax IDs) are rewritten only when Qwoty's answer differs from them.
+        upstream = mirror.upstream_values(data)
+        mirror.after_save(
+            record,
+            data,
+            tuple(name for name in untouched if name in mirror.related and upstream[name] != current[name]),
+        )
     if still_dirty:
         enqueue_push(mirror.resource, record_id)
 
