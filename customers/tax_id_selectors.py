@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 from django.db.models import F, Q, QuerySet
 
-from backoffice.listing import compact, matching_all, ordering
+from backoffice.listing import matching_all, ordering
 
 from .models import Customer, TaxId, TaxIdReview
-from .tax_validation import cross_check, validate_tax_id
+from .tax_review import KNOWN_TAX_TYPES
+from .tax_validation import CHECKED_COUNTRIES, compact, cross_check, validate_tax_id
 
 Review = TaxId.Review
 Validation = TaxId.Validation
@@ -29,6 +30,7 @@ SORT_COLUMNS = {
     "reviewed": ("reviewed_at",),
 }
 DEFAULT_SORT = "failing"
+CUSTOMER_COLUMNS_NOT_SHOWN = ("customer__last_synced", "customer__sync_conflict", "customer__address_ids")
 
 
 def failing_first(*, descending: bool = False) -> list:
@@ -41,15 +43,34 @@ def failing_first(*, descending: bool = False) -> list:
     return [F("validation_status").asc(), F("review_status").desc(), F("id").asc()]
 
 
+# A search word with this many digits is (part of) a number: only the numbers are searched.
+NUMBER_DIGITS = 3
+
+
 def _matches(term: str) -> Q:
-    """One search word: the value as typed or in its normal form, the customer's name, or a customer id."""
-    condition = Q(tax_value__icontains=term) | Q(customer__name__icontains=term)
-    number = compact(term).upper()
-    if number:
-        condition |= Q(normalised__contains=number)
+    """One search word: a customer id, part of a number in any spelling, or else part of the customer's name.
+
+    A number is matched on `normalised` alone (compact, upper case, for every type), read from the
+    worklist index; a name through the customers whose name matches, then TaxId's customer index.
+    No join per row either way: a search of 100,000 tax IDs stays within tens of milliseconds.
+    """
     with suppress(ValueError):
-        condition |= Q(customer_id=uuid.UUID(term))  # a pasted customer id
-    return condition
+        return Q(customer_id=uuid.UUID(term))  # a pasted customer id
+    number = compact(term)
+    if sum(character.isdigit() for character in number) >= NUMBER_DIGITS:
+        return Q(normalised__contains=number)
+    return Q(customer_id__in=_customers_named(term))
+
+
+# Up to this many customers found by name are passed as a list, so the page's two queries (rows and
+# count) do not each scan the customers again; a word in more names than that is left to a subquery.
+NAMED_CUSTOMERS_LISTED = 2000
+
+
+def _customers_named(term: str):
+    named = Customer.objects.filter(name__icontains=term).values_list("pk", flat=True)
+    found = list(named[: NAMED_CUSTOMERS_LISTED + 1])
+    return found if len(found) <= NAMED_CUSTOMERS_LISTED else named
 
 
 def taxid_list(
@@ -81,7 +102,8 @@ def taxid_list(
         tax_ids = tax_ids.filter(customer_id=customer)
     key = sort.removeprefix("-")
     order = failing_first(descending=sort.startswith("-")) if key == DEFAULT_SORT else ordering(sort, SORT_COLUMNS)
-    return tax_ids.select_related("customer", "reviewed_by").order_by(*order)
+    # The customer's JSON columns are not shown: leaving them out keeps the sort of a search small.
+    return tax_ids.select_related("customer", "reviewed_by").defer(*CUSTOMER_COLUMNS_NOT_SHOWN).order_by(*order)
 
 
 def taxid_detail(pk) -> TaxId:
@@ -89,14 +111,13 @@ def taxid_detail(pk) -> TaxId:
     return TaxId.objects.select_related("customer", "reviewed_by").get(pk=pk)
 
 
-def tax_types() -> list[str]:
-    """The tax types in use, for the list's filter."""
-    return list(TaxId.objects.order_by("tax").values_list("tax", flat=True).distinct())
+def filter_choices(*, tax: str = "") -> dict:
+    """The type and country filters' choices, without reading 100,000 rows: the types and countries we check.
 
-
-def tax_countries() -> list[str]:
-    """The countries the tax IDs belong to, for the list's filter."""
-    return list(TaxId.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct())
+    Other types are found with the "Not checkable" validation filter; one chosen by URL is kept.
+    """
+    tax_types = list(KNOWN_TAX_TYPES) if not tax or tax in KNOWN_TAX_TYPES else [*KNOWN_TAX_TYPES, tax]
+    return {"tax_types": tax_types, "countries": CHECKED_COUNTRIES}
 
 
 def with_cross_checks(rows: list[TaxId]) -> list[TaxId]:

@@ -59,8 +59,7 @@ def taxid_list(request: HtmxHttpRequest) -> HttpResponse:
         "filtering": params.is_filtering(),
         "per_page_choices": PER_PAGE_CHOICES,
         "filter_pairs": _filter_pairs(params),  # bulk approval posts the same filter
-        # Called by the template only when it renders the filters (full page, not a fragment).
-        "filter_options": lambda: {"tax_types": selectors.tax_types(), "countries": selectors.tax_countries()},
+        "filter_options": selectors.filter_choices(tax=values["tax"]),
     }
     return render_page(request, "customers/taxid_list.html", context, fragment="results")
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from .countries import customer_country
 from .models import Customer, TaxId, TaxIdReview
 from .services import customer_update
-from .tax_validation import validate_tax_id
+from .tax_validation import compact, validate_tax_id
 
 Review = TaxId.Review
 Validation = TaxId.Validation
@@ -53,7 +53,8 @@ def check_fields(tax: str, tax_value: str, *, country: str | None = None) -> dic
     """The validation columns of a TaxId for (tax, tax_value), with `country` the customer's country.
 
     The verdict is on the value as stored (a VAT without its prefix is invalid: nobody downstream can
-    check it); the customer's country only serves to suggest the completed form.
+    check it); the customer's country only serves to suggest the completed form. `normalised` is
+    stdnum's normal form, or for a type we cannot check the compact form: the review list searches it.
     """
     check = validate_tax_id(tax, tax_value)
     suggestion = check.suggestion
@@ -66,7 +67,7 @@ def check_fields(tax: str, tax_value: str, *, country: str | None = None) -> dic
         "validation_status": check.status,
         "validation_reason": (check.reason or "")[:100],
         "country": found_country or "",
-        "normalised": (check.normalised or "")[:64],
+        "normalised": (check.normalised or compact(tax_value))[:64],
         "suggestion": (suggestion or "")[:64],
     }
 

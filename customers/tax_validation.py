@@ -87,6 +87,9 @@ _VAT_RULES: dict[str, _Rule] = {
     "CH": _Rule(ch_vat, "CH", prefix="CHE"),
     "NO": _Rule(mva, "NO", prefix="NO"),
 }
+# Every country a check can tell (the review list's country filter offers these).
+CHECKED_COUNTRIES = tuple(sorted({rule.country for rule in (*_RULES.values(), *_VAT_RULES.values())}))
+
 # ISO codes people write where the VAT prefix differs (and the `country` argument is ISO).
 _VAT_PREFIX_FOR = {"GR": "EL"}
 _EU_VAT_RULE_KEYS = {*_EU_VAT_PREFIXES, "EL", "XI"}
@@ -104,7 +107,7 @@ _REASONS = {
 _SEPARATORS = re.compile(r"[\s.\-/\u2010-\u2015]")  # also the typographic dashes of pasted text
 
 
-def _compact(value: str) -> str:
+def compact(value: str) -> str:
     """The value without the spaces, dots, dashes and slashes people type, in upper case."""
     return _SEPARATORS.sub("", value).upper()
 
@@ -120,7 +123,7 @@ def validate_tax_id(tax: str, value: str, *, country: str | None = None) -> TaxI
         return TaxIdCheck(status="unknown", reason=f"Cannot check tax type {tax.strip()}", value=value)
     if not value.strip():
         return TaxIdCheck(status="invalid", reason="Empty value", value=value)
-    number = _compact(value)
+    number = compact(value)
     if kind == "VAT":
         rule, number = _vat_rule(number, country)
         if rule is None:
@@ -146,9 +149,9 @@ def validate_tax_id(tax: str, value: str, *, country: str | None = None) -> TaxI
 
 def _tax_kind(tax: str, value: str) -> str | None:
     """The key of the check for a tax type as people write it ("tva", "USt-IdNr"), or None."""
-    kind = _compact(tax)
+    kind = compact(tax)
     if kind == "IVA":
-        letters = _compact(value)[:2]
+        letters = compact(value)[:2]
         return "VAT" if _VAT_PREFIX_FOR.get(letters, letters) in _EU_VAT_RULE_KEYS else None
     kind = _TAX_ALIASES.get(kind, kind)
     return kind if kind == "VAT" or kind in _RULES else None

@@ -373,6 +373,8 @@ def test_review_page_lists_failing_and_unreviewed_first(as_manager, manager):
         pytest.param({"country": "de"}, ["DE136695976"], id="country"),
         pytest.param({"q": "303 265 045"}, ["40303265045", FR_SIREN, FR_VAT], id="search-number-any-spelling"),
         pytest.param({"q": "Dupont"}, ["123456789"], id="search-customer-name"),
+        pytest.param({"q": "824-753"}, ["51 824 753 556"], id="search-a-type-we-cannot-check"),
+        pytest.param({"q": "dupont sarl"}, ["123456789"], id="every-word-must-match"),
         pytest.param({"fixable": "on"}, ["40303265045"], id="with-a-suggested-fix"),
     ],
 )
