@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from backoffice.qwoty.sandbox import SandboxServer
+from tests.browser import chromium, push_worker, staff  # noqa: F401  (the browser tests' fixtures)
 from tests.sandbox_control import Sandbox
 
 # Shaped like a production token so redaction tests catch any leak of it.

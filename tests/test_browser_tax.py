@@ -1,0 +1,86 @@
+"""A manager's tax-ID review in a real browser: filter the invalid ones, fix one in one click, approve it."""
+
+import io
+import re
+import time
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from customers.models import Customer, TaxId
+from tests import factories
+from tests.browser import PUSH_TIMEOUT_MS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _a_french_vat_pulled_without_its_prefix(sandbox) -> tuple[Customer, TaxId, list[dict]]:
+    """Drop the "FR" of a French company's VAT in Qwoty, pull it: the customer's SIREN tells the country."""
+    customer = (
+        Customer.objects.filter(tax_ids__tax="SIREN", tax_ids__validation_status="valid")
+        .filter(tax_ids__tax="VAT", tax_ids__validation_status="valid", tax_ids__tax_value__startswith="FR")
+        .order_by("name")
+        .first()
+    )
+    upstream = [tax_id.as_upstream() for tax_id in customer.tax_ids.all()]
+    broken = [dict(item, tax_value=item["tax_value"][2:]) if item["tax"] == "VAT" else item for item in upstream]
+    assert sandbox.api("PATCH", f"customers/{customer.pk}", json={"tax_ids": broken}).status_code == 200
+    call_command("qwoty_pull", "--no-progress", stdout=io.StringIO())
+    sandbox.clear()
+    vat = customer.tax_ids.get(tax="VAT")
+    original = next(item["tax_value"] for item in upstream if item["tax"] == "VAT")
+    assert (vat.validation_status, vat.suggestion) == ("invalid", original)
+    return customer, vat, upstream
+
+
+def _patches_of(sandbox, customer: Customer, *, timeout: float = PUSH_TIMEOUT_MS / 1000) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        patches = [r["body"] for r in sandbox.received("PATCH") if r["path"].endswith(str(customer.pk))]
+        if patches:
+            return patches
+        time.sleep(0.1)
+    pytest.fail(f"Qwoty received no PATCH of customer {customer.pk}")
+
+
+def test_manager_filters_invalid_tax_ids_fixes_one_and_approves_it(staff, pulled, push_worker):
+    customer, vat, corrected = _a_french_vat_pulled_without_its_prefix(pulled)
+    fixed_value = vat.suggestion
+    manager = staff(factories.manager_user(first_name="Mia", last_name="Manager"))
+    page = manager.page
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Tax IDs").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tax IDs")
+    page.select_option("#id_validation", "invalid")
+    expect(page).to_have_url(re.compile(r"/tax-ids/\?validation=invalid"))
+    rows = page.locator("#results tbody tr")
+    expect(rows).to_have_count(TaxId.objects.filter(validation_status="invalid").count())
+    expect(rows.locator(".badge", has_text=re.compile(r"^Valid$"))).to_have_count(0)
+
+    row = page.locator(f"#taxid-{vat.pk}")
+    expect(row).to_contain_text("Unknown country prefix")
+    manager.screenshot("taxid-review-invalid")
+    row.get_by_role("button", name=f"Use {fixed_value}").click()
+    expect(row).to_contain_text(fixed_value)
+    expect(row.locator(".badge", has_text=re.compile(r"^Valid$"))).to_be_visible()
+    expect(row.locator(f"#sync-{customer.pk}")).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)
+
+    row.get_by_label(f"Note on VAT {fixed_value}").fill("Prefix was missing; checked on VIES")
+    row.get_by_role("button", name="Approve").click()
+    expect(row).to_contain_text("Approved")
+    expect(row).to_contain_text("by Mia Manager")
+    manager.screenshot("taxid-review")
+
+    assert _patches_of(pulled, customer) == [{"tax_ids": corrected}]
+    vat.refresh_from_db()
+    assert (vat.tax_value, vat.validation_status, vat.review_status, vat.reviewed_by.first_name) == (
+        fixed_value,
+        "valid",
+        "approved",
+        "Mia",
+    )
+
+    manager.goto(f"/customers/{customer.pk}/")
+    expect(page.locator("#tax-ids")).to_contain_text("Prefix was missing; checked on VIES")
+    manager.screenshot("customer-tax-ids")
