@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from customers.models import Customer, TaxId
 from tests import factories
-from tests.browser import PUSH_TIMEOUT_MS
+from tests.browser import PHONE, PUSH_TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -84,3 +84,13 @@ def test_manager_filters_invalid_tax_ids_fixes_one_and_approves_it(staff, pulled
     manager.goto(f"/customers/{customer.pk}/")
     expect(page.locator("#tax-ids")).to_contain_text("Prefix was missing; checked on VIES")
     manager.screenshot("customer-tax-ids")
+
+
+def test_review_page_and_tax_id_section_fit_a_phone(staff, pulled):
+    customer = Customer.objects.filter(tax_ids__validation_status="invalid").order_by("name").first()
+    phone = staff(factories.manager_user(), viewport=PHONE)
+    for name, path in (("phone-taxid-review", "/tax-ids/"), ("phone-customer-tax-ids", f"/customers/{customer.pk}/")):
+        phone.goto(path)
+        width = phone.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} scrolls sideways on a phone ({width}px)"
+        phone.screenshot(name)
