@@ -7,6 +7,7 @@ and the workers' memory.
 """
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -76,6 +77,12 @@ def main() -> int:
 
         # 2. Throughput: edits as fast as one writer can, until Qwoty has all of them.
         sandbox.clear_log()
+        pids = {
+            "writer": os.getpid(),
+            "sandbox": sandbox.process.pid,
+            **{f"worker {n + 1}": w.pid for n, w in enumerate(workers)},
+        }
+        cpu_before = {name: harness.cpu_seconds(pid) for name, pid in pids.items()}
         started = time.perf_counter()
         saves_ours = run_edits(args.edits)
         edited_in = time.perf_counter() - started
@@ -83,6 +90,7 @@ def main() -> int:
         ours_total = time.perf_counter() - started
         patches = len(sandbox.received("PATCH"))
         rss = [harness.rss_kib(w.pid) for w in workers]
+        cpu = {name: harness.cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     finally:
         for worker in workers:
             harness.stop(worker)
@@ -126,6 +134,12 @@ def main() -> int:
     print(
         f"save p95 with upstream at {args.latency_ms} ms: {up95:.2f} ms; with upstream down: {down95:.2f} ms "
         f"({(up95 / down95 - 1) * 100:+.0f}%, target within 10%)"
+    )
+    worker_cpu = sum(seconds for name, seconds in cpu.items() if name.startswith("worker"))
+    print(
+        f"CPU used while pushing ({os.cpu_count()} cores): "
+        + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in cpu.items())
+        + f"; worker CPU per PATCH {worker_cpu / max(patches, 1) * 1000:.1f} ms"
     )
     print(f"worker RSS: {', '.join(f'{kib / 1024:.0f} MiB' for kib in rss)}")
     print(f"records differing from Qwoty after the run: {len(lost)}")

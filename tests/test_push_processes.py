@@ -51,12 +51,13 @@ def test_a_worker_killed_mid_push_loses_nothing(pulled, drain, settings):
     assert harness.differences_with_upstream() == []
 
 
-def test_several_workers_never_push_one_record_twice_at_once_and_skip_none(pulled):
+@pytest.mark.parametrize("threads", [0, 4], ids=["db_worker", "qwoty_worker-4-threads"])
+def test_several_workers_never_push_one_record_twice_at_once_and_skip_none(pulled, threads):
     pulled.faults(latency_ms=40)
     contacts = list(Contact.objects.all()[:40])
     for contact in contacts:
         contact_update(contact=contact, user=None, data={"id_erp": f"ERP-1-{contact.pk.hex[:6]}"})
-    workers = [harness.start_worker() for _ in range(3)]
+    workers = [harness.start_worker(threads=threads) for _ in range(3)]
     try:
         for contact in contacts:  # a second round of edits while the workers are busy
             contact_update(contact=contact, user=None, data={"id_erp": f"ERP-2-{contact.pk.hex[:6]}"})
@@ -76,3 +77,24 @@ def test_several_workers_never_push_one_record_twice_at_once_and_skip_none(pulle
         for (_, end), (next_start, _) in pairwise(intervals):
             assert end <= next_start, f"overlapping pushes of {record_id}"
     assert harness.differences_with_upstream() == []
+
+
+def test_qwoty_worker_pushes_in_parallel_and_finishes_its_pushes_on_sigterm(pulled):
+    pulled.faults(latency_ms=1500)
+    catalogs = list(Catalog.objects.all()[:4])
+    for n, catalog in enumerate(catalogs):
+        catalog_update(catalog=catalog, user=None, data={"name": f"In flight {n}"})
+    worker = harness.start_worker(threads=4)
+    try:
+        wait_for(lambda: len(pulled.received("PATCH")) == len(catalogs), 10, "four PATCHes in flight")
+    finally:
+        harness.stop(worker)  # SIGTERM while they are in flight
+    assert worker.returncode == 0
+    statuses = Catalog.objects.filter(pk__in=[c.pk for c in catalogs]).values_list("sync_status", flat=True)
+    assert set(statuses) == {SyncStatus.SYNCED}  # the pushes in flight were finished, not dropped
+    spans = [
+        (attempt.created_at - timedelta(milliseconds=attempt.duration_ms), attempt.created_at)
+        for attempt in PushAttempt.objects.all()
+    ]
+    assert len(spans) == len(catalogs)
+    assert max(start for start, _ in spans) < min(end for _, end in spans)  # all four were in flight together
