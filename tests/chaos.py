@@ -22,6 +22,7 @@ WORKER_SETTINGS = {
     "QWOTY_PUSH_RATE_PER_SECOND": 0,
     "QWOTY_READ_TIMEOUT": 3,
 }
+WORKER_THREADS = 4  # the production worker, `qwoty_worker`, as `make run` starts it
 ROLES = ["buyer", "signer", "billing", "shipping", "legal", "admin"]
 
 
@@ -77,7 +78,7 @@ def main() -> int:
 
     sandbox.clear_log()
     sandbox.faults(error_rate=0.3, drop_rate=0.05, fault_seed=args.seed)
-    workers = [harness.start_worker(**WORKER_SETTINGS)]
+    workers = [harness.start_worker(threads=WORKER_THREADS, **WORKER_SETTINGS)]
     sweeper = harness.sweeper(**WORKER_SETTINGS)
     edits_done = 0
     lock = threading.Lock()
@@ -94,7 +95,7 @@ def main() -> int:
                     event = events.pop(n, None)
                 if event == "kill":
                     harness.stop(workers[-1], kill=True)
-                    workers.append(harness.start_worker(**WORKER_SETTINGS))
+                    workers.append(harness.start_worker(threads=WORKER_THREADS, **WORKER_SETTINGS))
                     print(f"  edit {n}: worker SIGKILLed and restarted")
                 elif event == "outage":
                     sandbox.faults(outage_seconds=10)
