@@ -1,5 +1,8 @@
 from django.http import HttpResponse
 
+from customers.tax_id_selectors import review_counts
+
+from . import permissions as p
 from .htmx import HtmxHttpRequest, render_page
 from .permissions import staff_view
 from .selectors import dashboard_summary, recent_changes
@@ -10,5 +13,6 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "summary": dashboard_summary(request.user),
         "changes": recent_changes(user=request.user),
+        "tax_review": review_counts() if p.can(request.user, p.REVIEW_TAX_IDS) else None,
     }
     return render_page(request, "dashboard.html", context)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from backoffice.listing import matching_all, ordering
 
@@ -68,7 +68,7 @@ NAMED_CUSTOMERS_LISTED = 2000
 
 
 def _customers_named(term: str):
-    named = Customer.objects.filter(name__icontains=term).values_list("pk", flat=True)
+    named = Customer.objects.filter(name__icontains=term).order_by().values_list("pk", flat=True)
     found = list(named[: NAMED_CUSTOMERS_LISTED + 1])
     return found if len(found) <= NAMED_CUSTOMERS_LISTED else named
 
@@ -159,6 +159,13 @@ class TaxIdPanel:
     @property
     def failing(self) -> int:
         return sum(1 for tax_id in self.tax_ids if tax_id.validation_status == Validation.INVALID)
+
+
+def review_counts() -> dict:
+    """For the dashboard: tax IDs awaiting review, and how many of those fail validation (one indexed query)."""
+    return TaxId.objects.filter(review_status=Review.UNREVIEWED).aggregate(
+        awaiting=Count("pk"), failing=Count("pk", filter=Q(validation_status=Validation.INVALID))
+    )
 
 
 REVIEWS_SHOWN = 20

@@ -616,3 +616,18 @@ def test_the_menu_shows_tax_ids_to_managers_only(client, db):
     ):
         client.force_login(user)
         assert (reverse("taxid-list") in client.get("/").content.decode()) is shown
+
+
+def test_the_dashboard_counts_tax_ids_awaiting_review_for_managers(client, manager):
+    customer_with(("SIREN", "123456789"), ("VAT", FR_VAT), ("SIRET", FR_SIRET))
+    tax_review.tax_id_approve(tax_id=TaxId.objects.get(tax_value=FR_SIRET), user=manager)
+
+    client.force_login(manager)
+    page = client.get("/").content.decode()
+    assert "Tax IDs awaiting review" in page
+    card = page[page.index("Tax IDs awaiting review") :]
+    assert '<span class="stat-value">2</span>' in card[:200]
+    assert "1 fail validation" in card[:600]
+
+    client.force_login(factories.sales_ops_user())
+    assert "Tax IDs awaiting review" not in client.get("/").content.decode()
