@@ -210,6 +210,8 @@ def taxid_update(request: HtmxHttpRequest, pk) -> HttpResponse:
         except TaxId.DoesNotExist:
             return _section_answer(request, customer, status=409, error=GONE)
         else:
+            if (updated.tax, updated.tax_value) == (tax_id.tax, tax_id.tax_value):
+                return _section_answer(request, customer, message="No changes to save.")
             return _section_answer(request, customer, message=f"Saved {updated}: sent to Qwoty.", edited=True)
     status = 422 if form.is_bound else 200
     if wants_fragment(request):

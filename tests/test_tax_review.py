@@ -549,6 +549,14 @@ def test_section_edits_answer_the_section_with_the_pending_badge(as_manager, man
     assert moved.status_code == 200
     assert tax_ids_of(customer) == [("VAT", FR_VAT), ("SIREN", FR_SIREN)]
 
+    same = as_manager.post(
+        reverse("taxid-update", args=[row(customer, FR_SIREN).pk]),
+        {"tax": "SIREN", "tax_value": "303 265 045"},
+        headers=headers,
+    )
+    assert "No changes to save." in same.content.decode()
+    assert Change.objects.filter(record_id=customer.pk).count() == 2  # the fix and the move
+
     updated = as_manager.post(
         reverse("taxid-update", args=[row(customer, FR_SIREN).pk]),
         {"tax": "siren", "tax_value": "732.829.320"},
