@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Func, IntegerField, Q, Subquery, Value
 
 from backoffice.models import Change
 from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
@@ -24,18 +24,26 @@ class PushHealth:
     failed: int
 
 
+def _failed_count(model) -> Subquery:
+    # A scalar COUNT(*) (Func, not Count: no GROUP BY), so an index on sync_status answers it alone.
+    failed = model.objects.filter(sync_status=SyncStatus.FAILED).order_by()
+    return Subquery(
+        failed.values(n=Func(template="COUNT(*)", output_field=IntegerField())), output_field=IntegerField()
+    )
+
+
 def push_health() -> PushHealth:
-    """Is pushing to Qwoty paused (bad token), and how many records failed: the layout's banner."""
-    state = TargetState.objects.filter(target=Target.QWOTY).first()
-    failed_ids = [
-        kind.model.objects.filter(sync_status=SyncStatus.FAILED).order_by().values("pk") for kind in KINDS.values()
-    ]
-    failed = failed_ids[0].union(*failed_ids[1:], all=True).count()
+    """Is pushing to Qwoty paused (bad token), and how many records failed: the layout's banner.
+
+    One query on every page once the target has a state row (the push layer creates it on its first push).
+    """
+    failed = sum((_failed_count(kind.model) for kind in KINDS.values()), Value(0))
+    state = TargetState.objects.filter(target=Target.QWOTY).annotate(failed=failed).first()
+    if state is None:  # nothing was ever pushed
+        failed = sum(kind.model.objects.filter(sync_status=SyncStatus.FAILED).count() for kind in KINDS.values())
+        return PushHealth(paused=False, paused_reason="", paused_at=None, failed=failed)
     return PushHealth(
-        paused=bool(state and state.paused),
-        paused_reason=state.paused_reason if state else "",
-        paused_at=state.paused_at if state else None,
-        failed=failed,
+        paused=state.paused, paused_reason=state.paused_reason, paused_at=state.paused_at, failed=state.failed
     )
 
 

@@ -18,6 +18,7 @@ class Catalog(SyncedRecord):
 
     class Meta(SyncedRecord.Meta):
         ordering = ["name", "id"]
+        indexes = [*SyncedRecord.Meta.indexes, models.Index(fields=["name", "id"], name="catalog_list")]
 
     def __str__(self):
         return self.name

@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 
 from backoffice.bulk import BulkPreview, preview
-from backoffice.listing import icontains_any, id_match, matching_all, ordering
+from backoffice.listing import HEAVY_COLUMNS, icontains_any, id_match, matching_all, ordering
 
 from .models import Catalog
 
@@ -23,7 +23,7 @@ def _catalog_matches(term: str) -> Q:
 
 
 def catalog_list(*, q: str = "", active: str = "", sync_status: str = "", sort: str = "name") -> QuerySet[Catalog]:
-    catalogs = Catalog.objects.all()
+    catalogs = Catalog.objects.defer(*HEAVY_COLUMNS)
     if q:
         catalogs = catalogs.filter(matching_all(q, _catalog_matches))
     if active:

@@ -3,7 +3,16 @@
 from django.db.models import Q, QuerySet
 
 from backoffice.bulk import BulkPreview, preview
-from backoffice.listing import compact, compacted, icontains_any, id_match, matching_all, ordering, search_terms
+from backoffice.listing import (
+    HEAVY_COLUMNS,
+    compact,
+    compacted,
+    icontains_any,
+    id_match,
+    matching_all,
+    ordering,
+    search_terms,
+)
 
 from .models import Contact
 
@@ -48,7 +57,9 @@ def contact_list(
 
     A word matches a name, email, external id, the customer's name, or the phone in any format.
     """
-    contacts = Contact.objects.select_related("customer")
+    contacts = Contact.objects.select_related("customer").defer(
+        *HEAVY_COLUMNS, *(f"customer__{name}" for name in HEAVY_COLUMNS)
+    )
     if q:
         if any(_phone_digits(term) for term in search_terms(q)):
             contacts = contacts.annotate(phone_compact=compacted("phone"))

@@ -30,6 +30,9 @@ class Customer(SyncedRecord):
         indexes = [
             *SyncedRecord.Meta.indexes,
             models.Index(fields=["sync_status", "name"], name="customer_status_name"),
+            # The list's default order, holding every column its search reads: paging and searching
+            # scan this index, not the wide rows (last_synced JSON).
+            models.Index(fields=["name", "id", "id_crm", "id_erp", "id_accounting"], name="customer_list"),
         ]
 
     def __str__(self):

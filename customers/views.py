@@ -19,7 +19,7 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         params_class=CustomerListParams,
         selector=selectors.customer_list,
         template="customers/customer_list.html",
-        filter_options=lambda: {"segments": selectors.customer_segments()},
+        filter_options=lambda: {"segments": selectors.customer_segment_choices()},
     )
 
 
