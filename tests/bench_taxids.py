@@ -15,6 +15,7 @@ import statistics
 import sys
 import time
 import uuid
+from urllib.parse import urlencode
 
 from tests.scratch import scratch_backoffice
 
@@ -181,17 +182,19 @@ def main() -> int:
             ("invalid only", "/tax-ids/?validation=invalid"),
             (f"search a SIREN ({number})", f"/tax-ids/?q={number}"),
             (f"search part of one ({number[:5]})", f"/tax-ids/?q={number[:5]}"),
-            ("search a name (Meridian)", "/tax-ids/?q=Meridian"),
+            ("search a common word (Meridian)", "/tax-ids/?q=Meridian"),
+            ("search a customer's name", f"/tax-ids/?{urlencode({'q': sample.customer.name})}"),
         ]
         print(f"review page, full page as a manager, 25 rows, {args.requests} requests each; server time in ms")
-        header = f"{'measure':<32} {'p50':>7} {'p95':>7} {'queries':>8} {'rows':>5}"
+        print(f"(the customer's name searched: {sample.customer.name!r})")
+        header = f"{'measure':<34} {'p50':>7} {'p95':>7} {'queries':>8} {'rows':>5}"
         print(header)
         print("-" * len(header))
         worst = 0.0
         for label, url in measures:
             p50, p95, queries, rows = measure(client, url, requests=args.requests)
             worst = max(worst, p95)
-            print(f"{label:<32} {p50:>7.1f} {p95:>7.1f} {queries:>8} {rows:>5}")
+            print(f"{label:<34} {p50:>7.1f} {p95:>7.1f} {queries:>8} {rows:>5}")
         verdict = "met" if worst <= TARGET_P95_MS else "NOT met"
         print(f"worst p95 {worst:.1f} ms: target p95 <= {TARGET_P95_MS} ms {verdict}")
         return 0

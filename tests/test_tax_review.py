@@ -375,6 +375,8 @@ def test_review_page_lists_failing_and_unreviewed_first(as_manager, manager):
         pytest.param({"q": "Dupont"}, ["123456789"], id="search-customer-name"),
         pytest.param({"q": "824-753"}, ["51 824 753 556"], id="search-a-type-we-cannot-check"),
         pytest.param({"q": "dupont sarl"}, ["123456789"], id="every-word-must-match"),
+        pytest.param({"q": "acme 303265045"}, ["40303265045", FR_SIREN], id="a-name-and-a-number"),
+        pytest.param({"q": "dupont 303265045"}, [], id="a-name-and-another-companys-number"),
         pytest.param({"fixable": "on"}, ["40303265045"], id="with-a-suggested-fix"),
     ],
 )
