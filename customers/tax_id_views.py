@@ -254,7 +254,7 @@ def taxid_move(request: HtmxHttpRequest, pk) -> HttpResponse:
 
 
 def section_context(request: HtmxHttpRequest, customer: Customer, **extra) -> dict:
-    """What customers/taxid_section.html needs; also used by the {% tax_id_section %} tag of the customer page."""
+    """What customers/taxid_section.html needs, on its own (HTMX answers) or within the customer page."""
     user = request.user
     context = {
         "panel": selectors.customer_tax_id_panel(customer),
