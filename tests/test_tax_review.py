@@ -5,6 +5,7 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 
 from backoffice.models import Change
@@ -641,3 +642,22 @@ def test_the_dashboard_counts_tax_ids_awaiting_review_for_managers(client, manag
 
     client.force_login(factories.sales_ops_user())
     assert "Tax IDs awaiting review" not in client.get("/").content.decode()
+
+
+def test_validate_tax_ids_command_recomputes_stale_verdicts_and_keeps_decisions(manager):
+    customer = customer_with(("SIREN", "123456789"), ("VAT", FR_VAT))
+    tax_review.tax_id_approve(tax_id=row(customer, FR_VAT), user=manager)
+    # As after an upgrade of python-stdnum: the stored verdicts no longer match the rules.
+    TaxId.objects.update(validation_status=Validation.UNKNOWN, validation_reason="", normalised="")
+    out = io.StringIO()
+
+    call_command("validate_tax_ids", stdout=out)
+
+    assert out.getvalue().strip() == "validate_tax_ids: 2 updated; 1 invalid, 0 not checkable, 1 valid"
+    siren, vat = customer.tax_ids.order_by("position")
+    assert (siren.validation_status, siren.validation_reason, siren.normalised) == (
+        Validation.INVALID,
+        "Bad check digit",
+        "123456789",
+    )
+    assert (vat.validation_status, vat.review_status) == (Validation.VALID, Review.APPROVED)
