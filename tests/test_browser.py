@@ -140,6 +140,46 @@ def test_catalog_list_switch_and_bulk_deactivation(staff, pulled, push_worker):
     assert not Catalog.objects.filter(is_active=True).exists()
 
 
+def test_a_filtered_list_is_bookmarkable_and_back_returns_to_it(staff, pulled):
+    contact = Contact.objects.filter(role__icontains='"buyer"').exclude(last_name=None).order_by("last_name").first()
+    sales = staff(factories.sales_ops_user())
+    page = sales.page
+    sales.goto("/contacts/")
+    page.select_option("#id_role", "buyer")
+    page.fill("#search", contact.last_name)
+    expect(page).to_have_url(re.compile(r"/contacts/\?(?=.*role=buyer)(?=.*q=)"))
+    expect(page.locator(f"#contact-{contact.pk}")).to_be_visible()
+    filtered_url, rows = page.url, page.locator("#results tbody tr").count()
+
+    page.locator(f"#contact-{contact.pk}").get_by_role("link").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(contact.last_name)
+    page.go_back()
+    expect(page).to_have_url(filtered_url)
+    expect(page.locator("#search")).to_have_value(contact.last_name)
+    expect(page.locator("#id_role")).to_have_value("buyer")
+    expect(page.locator(f"#contact-{contact.pk}")).to_be_visible()
+
+    sales.goto(filtered_url.removeprefix(sales.base))  # the bookmark opens the same list
+    expect(page.locator("#search")).to_have_value(contact.last_name)
+    expect(page.locator("#results tbody tr")).to_have_count(rows)
+
+
+def test_screenshots_of_the_other_main_pages(staff, pulled):
+    catalog = Catalog.objects.order_by("name").first()
+    contact = Contact.objects.order_by("last_name").first()
+    manager = staff(factories.manager_user(first_name="Mia", last_name="Manager"))
+    for name, path in (
+        ("catalog-detail", f"/catalogs/{catalog.pk}/"),
+        ("catalog-edit", f"/catalogs/{catalog.pk}/edit/"),
+        ("contact-edit", f"/contacts/{contact.pk}/edit/"),
+        ("customer-search-no-result", "/customers/?q=no-such-customer"),
+        ("password-change", "/accounts/password/"),
+    ):
+        response = manager.goto(path)
+        assert response.status == 200, path
+        manager.screenshot(name)
+
+
 def test_main_pages_on_a_phone(staff, pulled):
     customer = Customer.objects.exclude(tax_ids=None).first()
     phone = staff(factories.superuser(), viewport=PHONE)
