@@ -168,6 +168,9 @@ def main() -> int:
 
         # 2. The review page with 100,000 tax IDs.
         seconds = grow_to(args.tax_ids)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # what autovacuum does after a bulk load, so plans use the indexes
         total = TaxId.objects.count()
         invalid = TaxId.objects.filter(validation_status="invalid").count()
         print(f"scratch database: {total:,} tax IDs ({invalid:,} invalid), inserted and validated in {seconds:.1f} s")
