@@ -8,16 +8,15 @@ both 100 rows a page (the admin's default). Query counts come from one more requ
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from tests.scratch import scratch_database
 
 TARGET_P95_MS = 60
 TARGET_QUERIES = 6
@@ -62,31 +61,6 @@ FORMS = ("SA", "SAS", "GmbH", "Ltd", "BV", "SpA", "Inc", "AB")
 FIRST_NAMES = ("Ana", "Ben", "Chloé", "Dmitri", "Eva", "Femi", "Gao", "Hugo", "Inès", "Jonas", "Kenji", "Lena")
 LAST_NAMES = ("Silva", "Martin", "Müller", "Rossi", "Novak", "Dubois", "Kowalski", "Jensen", "Garcia", "Tanaka")
 ROLES = ("buyer", "signer", "billing", "shipping", "legal", "admin")
-
-
-def scratch_database(*, reuse: bool = False) -> None:
-    """Point Django at an empty scratch database; call before importing any model."""
-    database_url = os.environ.get("SCRATCH_DATABASE_URL")
-    if not database_url:
-        folder = Path(tempfile.mkdtemp(prefix="qwoty-bench-ui-"))
-        database_url = f"sqlite:///{folder / 'scratch.sqlite3'}"
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "backoffice.settings",
-            "DATABASE_URL": database_url,
-            "ALLOWED_HOSTS": "testserver",
-            "LOG_LEVEL": "ERROR",
-        }
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if not reuse:
-        call_command("flush", interactive=False, verbosity=0)
-        call_command("migrate", verbosity=0)  # flush empties the role groups: recreate them
 
 
 def insert(model, rows: list[dict]) -> None:
@@ -216,7 +190,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="measure SCRATCH_DATABASE_URL as an earlier run left it")
     args = parser.parse_args()
 
-    scratch_database(reuse=args.reuse)
+    scratch_database({"ALLOWED_HOSTS": "testserver"}, empty=not args.reuse)
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection

@@ -1,6 +1,7 @@
 """A throw-away back office for chaos and benchmark runs: scratch database, in-process sandbox, pulled data.
 
-Call `scratch_backoffice()` before importing any model: it sets the environment Django reads.
+Call `scratch_backoffice()` (or `scratch_database()`, without the sandbox) before importing any model:
+it sets the environment Django reads.
 """
 
 import io
@@ -12,9 +13,11 @@ from backoffice.qwoty.sandbox import DEFAULT_TOKEN
 from tests.sandbox_control import Sandbox
 
 
-def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandbox:
-    """Start a sandbox process with `customers` seeded customers, point Django at it and a fresh database, pull."""
-    sandbox = Sandbox.start_process(customers=customers)
+def scratch_database(settings: dict | None = None, *, empty: bool = True) -> None:
+    """Point Django at a scratch database and migrate it; `empty` flushes what an earlier run left.
+
+    SCRATCH_DATABASE_URL names one (on PostgreSQL, a database we may empty); otherwise a new SQLite file.
+    """
     database_url = os.environ.get("SCRATCH_DATABASE_URL")
     if not database_url:
         folder = Path(tempfile.mkdtemp(prefix="qwoty-scratch-"))
@@ -23,8 +26,6 @@ def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandb
         {
             "DJANGO_SETTINGS_MODULE": "backoffice.settings",
             "DATABASE_URL": database_url,
-            "QWOTY_API_URL": sandbox.url,
-            "QWOTY_API_TOKEN": DEFAULT_TOKEN,
             "LOG_LEVEL": "ERROR",
             **{key: str(value) for key, value in (settings or {}).items()},
         }
@@ -34,9 +35,17 @@ def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandb
     django.setup()
     from django.core.management import call_command
 
-    # On PostgreSQL SCRATCH_DATABASE_URL names a database we may empty.
     call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    call_command("migrate", verbosity=0)  # flush empties the role groups: recreate them
+    if empty:
+        call_command("flush", interactive=False, verbosity=0)
+        call_command("migrate", verbosity=0)  # flush empties the role groups: recreate them
+
+
+def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandbox:
+    """Start a sandbox process with `customers` seeded customers, point Django at it and a fresh database, pull."""
+    sandbox = Sandbox.start_process(customers=customers)
+    scratch_database({"QWOTY_API_URL": sandbox.url, "QWOTY_API_TOKEN": DEFAULT_TOKEN, **(settings or {})})
+    from django.core.management import call_command
+
     call_command("qwoty_pull", "--no-progress", stdout=io.StringIO())
     return sandbox
