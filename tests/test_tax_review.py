@@ -2,6 +2,7 @@
 
 import csv
 import io
+import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from backoffice.sync.models import SyncStatus
 from customers import tax_review
 from customers.mirror import set_tax_ids
 from customers.models import Customer, TaxId, TaxIdReview
+from customers.templatetags.tax_ids import row_url
 from tests import factories
 
 Review = TaxId.Review
@@ -661,3 +663,16 @@ def test_validate_tax_ids_command_recomputes_stale_verdicts_and_keeps_decisions(
         "123456789",
     )
     assert (vat.validation_status, vat.review_status) == (Validation.VALID, Review.APPROVED)
+
+
+@pytest.mark.parametrize(
+    ("name", "pk"),
+    [
+        ("taxid-approve", 7),
+        ("taxid-reject", 123456),
+        ("taxid-fix", 1),
+        ("customer-detail", uuid.UUID("5a8aaeca-1a50-4ec3-aabc-25fa3fe12e47")),
+    ],
+)
+def test_row_url_is_what_reverse_gives(name, pk):
+    assert row_url(name, pk) == reverse(name, args=[pk])
