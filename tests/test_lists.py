@@ -192,3 +192,11 @@ def test_contacts_of_one_customer_name_it(sales):
     response = sales.get(reverse("contact-list"), {"customer": str(customer.pk)})
     assert names(response) == ["Ana Silva"]
     assert "Contacts of Orion Pharma" in response.content.decode()
+
+
+def test_row_links_are_the_urls_django_reverses(sales):
+    contact = factories.ContactFactory(first_name="Ana", last_name="Silva")
+    html = sales.get(reverse("contact-list")).content.decode()
+    assert f'<a href="{reverse("contact-detail", args=[contact.pk])}">Ana Silva</a>' in html
+    assert f'<a href="{reverse("customer-detail", args=[contact.customer_id])}">' in html
+    assert f'hx-post="{reverse("contact-roles", args=[contact.pk])}"' in html

@@ -118,8 +118,26 @@ def short_date(value) -> str:
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
-@register.simple_tag
-def role_chips(contact, can_change=False):
+ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+def _record_url(context, name: str, pk) -> str:
+    # reverse() costs more than the table row around it: reverse once per render, then put each id in.
+    urls = context.render_context.setdefault("record_urls", {})
+    if name not in urls:
+        urls[name] = reverse(name, args=[ID_PLACEHOLDER]).split(ID_PLACEHOLDER)
+    head, tail = urls[name]
+    return f"{head}{pk}{tail}"
+
+
+@register.simple_tag(takes_context=True)
+def record_url(context, name: str, pk) -> str:
+    """{% url name pk %} for a record (UUID) in a list's every row, at a fraction of the cost."""
+    return _record_url(context, name, pk)
+
+
+@register.simple_tag(takes_context=True)
+def role_chips(context, contact, can_change=False):
     """A contact's roles as chips; for those who may change them, each chip toggles its role with one click.
 
     A tag, not a template: a list page of 100 contacts shows 600 chips. Values and labels are our constants.
@@ -127,7 +145,7 @@ def role_chips(contact, can_change=False):
     roles = contact.role or []
     locked = contact.sync_status == "conflict"
     if can_change:
-        url = reverse("contact-roles", args=[contact.pk])
+        url = _record_url(context, "contact-roles", contact.pk)
         chips = []
         for value, label in Role.choices:
             on = value in roles
