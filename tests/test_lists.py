@@ -200,3 +200,12 @@ def test_row_links_are_the_urls_django_reverses(sales):
     assert f'<a href="{reverse("contact-detail", args=[contact.pk])}">Ana Silva</a>' in html
     assert f'<a href="{reverse("customer-detail", args=[contact.customer_id])}">' in html
     assert f'hx-post="{reverse("contact-roles", args=[contact.pk])}"' in html
+
+
+def test_filters_show_what_is_selected(sales):
+    html = sales.get(reverse("contact-list"), {"role": "legal", "sync_status": "failed"}).content.decode()
+    assert '<select name="role" id="id_role">' in html
+    assert '<option value="legal" selected>Legal</option>' in html
+    assert '<option value="failed" selected>Failed</option>' in html
+    bogus = sales.get(reverse("contact-list"), {"role": "<script>"}).content.decode()
+    assert " selected" not in bogus.split('id="id_role">')[1].split("</select>")[0]

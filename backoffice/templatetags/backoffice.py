@@ -5,7 +5,7 @@ import json
 from django import template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from contacts.models import Role
@@ -168,3 +168,15 @@ def role_chips(context, contact, can_change=False):
         f'<div class="chips" id="roles-{contact.pk}" role="group" aria-label="Roles of {escape(contact)}">'
         f"{''.join(chips)}</div>"
     )
+
+
+@register.simple_tag
+def filter_select(field):
+    """A list filter's <select>, as {{ field }} renders it but without the form renderer's template per option."""
+    value = "" if field.value() is None else str(field.value())
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((key, " selected" if str(key) == value else "", label) for key, label in field.field.choices),
+    )
+    return format_html('<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options)
