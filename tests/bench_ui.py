@@ -68,7 +68,7 @@ def insert(model, rows: list[dict]) -> None:
     """INSERT plain dicts with executemany, other columns at their default: no model instances, so fast."""
     from django.db import connection
 
-    fields = model._meta.concrete_fields
+    fields = [field for field in model._meta.concrete_fields if field is not model._meta.auto_field]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
     defaults = {field.name: field.get_default() for field in fields}
