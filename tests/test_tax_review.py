@@ -13,10 +13,10 @@ from backoffice.models import Change
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.context import applying_upstream
 from backoffice.sync.models import SyncStatus
+from backoffice.templatetags.backoffice import record_url
 from customers import tax_review
 from customers.mirror import set_tax_ids
 from customers.models import Customer, TaxId, TaxIdReview
-from customers.templatetags.tax_ids import row_url
 from tests import factories
 
 Review = TaxId.Review
@@ -674,5 +674,5 @@ def test_validate_tax_ids_command_recomputes_stale_verdicts_and_keeps_decisions(
         ("customer-detail", uuid.UUID("5a8aaeca-1a50-4ec3-aabc-25fa3fe12e47")),
     ],
 )
-def test_row_url_is_what_reverse_gives(name, pk):
-    assert row_url(name, pk) == reverse(name, args=[pk])
+def test_record_url_is_what_reverse_gives(name, pk):
+    assert record_url(name, pk) == reverse(name, args=[pk])
