@@ -7,7 +7,7 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from backoffice.sync import mirror
 
-        from . import signals
+        from . import search_index, signals  # noqa: F401 (search_index registers its check)
         from .mirror import CustomerMirror
 
         mirror.register(CustomerMirror())

@@ -4,11 +4,13 @@ import uuid
 
 from django.core.cache import cache
 from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
 
 from backoffice.listing import HEAVY_COLUMNS, JoinedLines, compact, icontains_any, id_match, matching_all, ordering
 from contacts.models import Contact
 
+from . import search_index
 from .models import Customer, TaxId
 
 SORT_COLUMNS = {
@@ -22,6 +24,8 @@ NO_SEGMENT = "none"
 
 def _customer_matches(term: str) -> Q:
     """One search word: name or external ids contain it, a tax ID contains it (spaces ignored), or it is the id."""
+    if search_index.covers(term):
+        return Q(pk__in=RawSQL(*search_index.matching_sql(term))) | id_match(term)
     condition = icontains_any(term, ("name", "id_crm", "id_erp", "id_accounting"))
     tax_value = compact(term) or term
     # Uncorrelated, so the database reads the tax IDs once, not once per customer.

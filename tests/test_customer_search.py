@@ -1,0 +1,118 @@
+"""The trigram index behind the customer search on SQLite: same answers as the scan, kept current by triggers."""
+
+import uuid
+
+import pytest
+from django.core import checks
+from django.db import connection
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from customers import search_index
+from customers.models import Customer, TaxId
+from customers.selectors import customer_list
+from tests import factories
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="the trigram index is SQLite's (PostgreSQL scans)"),
+]
+
+
+def found(q: str) -> set[str]:
+    return set(customer_list(q=q).values_list("name", flat=True))
+
+
+def found_by_scan(q: str, monkeypatch) -> set[str]:
+    with monkeypatch.context() as patch:
+        patch.setattr(search_index, "covers", lambda term: False)
+        return found(q)
+
+
+def test_an_identifier_is_looked_up_in_the_index_not_by_reading_every_customer():
+    sql, params = customer_list(q="FR403").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " / ".join(row[-1] for row in cursor.fetchall())
+    assert "customers_search VIRTUAL TABLE" in plan
+    assert "SCAN customers_customer" not in plan, plan
+
+
+def test_only_words_with_a_digit_and_three_characters_use_the_index():
+    assert search_index.covers("FR403")
+    assert search_index.covers("ERP-7")
+    assert not search_index.covers("Acme")  # a word: the scan in name order is quicker to fill a page
+    assert not search_index.covers("42")  # too short for trigrams
+    assert not search_index.covers("4-2")  # its compact form is too short
+
+
+def test_triggers_follow_every_kind_of_write():
+    acme = factories.CustomerFactory(name="Acme 2000", id_crm="CRM-1001")
+    assert found("2000") == found("crm-1001") == {"Acme 2000"}
+
+    Customer.objects.filter(pk=acme.pk).update(name="Acme 3000")  # no save(), no signal
+    assert found("2000") == set()
+    assert found("3000") == {"Acme 3000"}
+
+    tax_id = TaxId.objects.create(customer=acme, tax="eu_vat", tax_value="FR40303265045")
+    assert found("FR 403 032") == {"Acme 3000"}
+    TaxId.objects.filter(pk=tax_id.pk).update(tax_value="DE123456789")
+    assert found("403032") == set()
+    assert found("DE1234") == {"Acme 3000"}
+    TaxId.objects.create(customer=acme, tax="fr_siren", tax_value="303265045")
+    assert found("DE1234") == found("3032650") == {"Acme 3000"}  # every tax value of the customer
+    tax_id.delete()
+    assert found("DE1234") == set()
+
+    Customer.objects.bulk_create(
+        [Customer(id=uuid.uuid4(), name="Bulk 4000"), Customer(id=uuid.uuid4(), name="Bulk 4001")]
+    )
+    assert found("400") == {"Bulk 4000", "Bulk 4001"}
+
+    acme.delete()
+    assert found("3000") == found("3032650") == set()
+
+
+def test_a_save_that_changes_no_searched_field_leaves_the_index_alone():
+    customer = factories.CustomerFactory(name="Quiet 123")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rowid FROM customers_search WHERE customers_search MATCH '\"Quiet 123\"'")
+        (before,) = cursor.fetchone()
+        customer.type = Customer.Type.INDIVIDUAL
+        customer.save()
+        # An FTS5 update is a delete and an insert: the same rowid's content, read back unchanged.
+        cursor.execute("SELECT name FROM customers_search WHERE rowid = %s", [before])
+        assert cursor.fetchone() == ("Quiet 123",)
+    assert found("123") == {"Quiet 123"}
+
+
+# Names, ids and tax values from a small alphabet so that searches often match; ASCII only, as SQLite's
+# LIKE folds the case of ASCII letters only (the index folds every alphabet).
+TEXT = st.text(alphabet='ab1 2-"3.', min_size=1, max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    customers=st.lists(
+        st.tuples(TEXT, st.none() | TEXT, st.lists(TEXT, max_size=2)), min_size=1, max_size=6, unique_by=lambda c: c[0]
+    ),
+    query=st.text(alphabet='ab1 2-"3.', min_size=3, max_size=8),
+)
+@example(customers=[("Acme", None, ["FR40303265045"])], query="403.032")  # typed with dots, stored without
+@example(customers=[('Say "12a"', "ERP-12", [])], query='"12a"')  # a quote is a character, not FTS5 syntax
+def test_the_index_finds_what_the_scan_finds(customers, query, monkeypatch):
+    Customer.objects.all().delete()
+    for name, id_erp, tax_values in customers:
+        customer = Customer.objects.create(id=uuid.uuid4(), name=name, id_erp=id_erp)
+        TaxId.objects.bulk_create([TaxId(customer=customer, tax="eu_vat", tax_value=value) for value in tax_values])
+    assert found(query) == found_by_scan(query, monkeypatch)
+
+
+def test_the_check_reports_a_lost_trigger():
+    assert search_index.check_triggers(None, databases=["default"]) == []
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER customers_search_taxid_insert")  # rolled back with the test's transaction
+    (error,) = search_index.check_triggers(None, databases=["default"])
+    assert error.id == "customers.E001"
+    assert error.level == checks.ERROR
+    assert "customers_search_taxid_insert" in error.msg
