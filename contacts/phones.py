@@ -6,6 +6,7 @@ anything is sent.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -48,10 +49,12 @@ def parse_phone(value: str, *, region: str | None = None) -> PhoneCheck:
     )
 
 
+@lru_cache(maxsize=4096)
 def display_phone(value: str | None) -> str:
     """A stored number in the international format, or unchanged when it is not a valid number.
 
-    Data from upstream is shown as it is rather than silently altered.
+    Data from upstream is shown as it is rather than silently altered. Remembered: parsing costs more than
+    the rest of a list row, and a list shows the same numbers again on every refresh after a quick action.
     """
     if value is None:
         return ""

@@ -27,10 +27,14 @@ def _customer_matches(term: str) -> Q:
     if search_index.covers(term):
         return Q(pk__in=RawSQL(*search_index.matching_sql(term))) | id_match(term)
     condition = icontains_any(term, ("name", "id_crm", "id_erp", "id_accounting"))
-    tax_value = compact(term) or term
+    return condition | Q(pk__in=_with_tax_value(compact(term) or term)) | id_match(term)
+
+
+def _with_tax_value(tax_value: str):
+    if search_index.available(tax_value):
+        return RawSQL(*search_index.tax_matching_sql(tax_value))
     # Uncorrelated, so the database reads the tax IDs once, not once per customer.
-    condition |= Q(pk__in=TaxId.objects.filter(tax_value__icontains=tax_value).values("customer_id"))
-    return condition | id_match(term)
+    return TaxId.objects.filter(tax_value__icontains=tax_value).values("customer_id")
 
 
 def _contact_count():

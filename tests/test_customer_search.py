@@ -25,15 +25,19 @@ def found(q: str) -> set[str]:
 
 def found_by_scan(q: str, monkeypatch) -> set[str]:
     with monkeypatch.context() as patch:
-        patch.setattr(search_index, "covers", lambda term: False)
+        patch.setattr(search_index, "available", lambda text: False)
         return found(q)
+
+
+def query_plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        return " / ".join(row[-1] for row in cursor.fetchall())
 
 
 def test_an_identifier_is_looked_up_in_the_index_not_by_reading_every_customer():
     sql, params = customer_list(q="FR403").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " / ".join(row[-1] for row in cursor.fetchall())
+    plan = query_plan(sql, params)
     assert "customers_search VIRTUAL TABLE" in plan
     assert "SCAN customers_customer" not in plan, plan
 
@@ -44,6 +48,13 @@ def test_only_words_with_a_digit_and_three_characters_use_the_index():
     assert not search_index.covers("Acme")  # a word: the scan in name order is quicker to fill a page
     assert not search_index.covers("42")  # too short for trigrams
     assert not search_index.covers("4-2")  # its compact form is too short
+    assert search_index.available("Acme")  # but its tax-value part does
+
+
+def test_a_word_looks_up_tax_values_in_the_index_not_by_reading_every_tax_id():
+    sql, params = customer_list(q="Acme").query.sql_with_params()
+    assert "SCAN customers_taxid" not in query_plan(sql, params)
+    assert "tax_values" in params[-1]
 
 
 def test_triggers_follow_every_kind_of_write():
