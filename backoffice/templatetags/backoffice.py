@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from backoffice.sync.models import SyncStatus
 from contacts.models import Role
 from contacts.phones import display_phone
 
@@ -90,6 +91,7 @@ def sort_header(context, key: str, label: str, *, css_class: str = ""):
 
 
 POLLING = ("pending", "pushing")
+_SYNC_LABELS = {value: escape(label) for value, label in SyncStatus.choices}
 
 
 @register.simple_tag
@@ -104,7 +106,7 @@ def sync_badge(record, poll_url: str | None = None, oob: bool = False):
         extra += f' hx-get="{escape(poll_url)}" hx-trigger="every 2s" hx-swap="outerHTML" hx-target="this"'
     if status == "failed" and record.sync_error:
         extra += f' title="{escape(record.sync_error)}"'
-    label = escape(record.get_sync_status_display())
+    label = _SYNC_LABELS.get(status) or escape(status)
     return mark_safe(f'<span id="sync-{record.pk}" class="badge badge-{escape(status)}"{extra}>{label}</span>')
 
 
@@ -142,6 +144,20 @@ def record_url(name: str, pk) -> str:
     return record_path(name, pk)
 
 
+# A chip for each role and state, built once: only the URL, the contact and "disabled" change from row to row.
+_CHIP_BUTTONS = {
+    (value, on): (
+        f'<button type="button" class="chip" aria-pressed="{"true" if on else "false"}" '
+        f'title="{"Take" if on else "Give"} the {escape(label)} role" hx-post="{{url}}" '
+        f"""hx-vals='{{{{"role": "{value}", "present": "{"false" if on else "true"}"}}}}' """
+        f'hx-target="#roles-{{pk}}" hx-swap="outerHTML"{{disabled}}>{escape(label)}</button>'
+    )
+    for value, label in Role.choices
+    for on in (True, False)
+}
+_CHIP_LABELS = {value: f'<span class="chip on">{escape(label)}</span>' for value, label in Role.choices}
+
+
 @register.simple_tag
 def role_chips(contact, can_change=False):
     """A contact's roles as chips; for those who may change them, each chip toggles its role with one click.
@@ -151,23 +167,16 @@ def role_chips(contact, can_change=False):
     roles = contact.role or []
     locked = contact.sync_status == "conflict"
     if can_change:
-        url = record_path("contact-roles", contact.pk)
-        chips = []
-        for value, label in Role.choices:
-            on = value in roles
-            wanted = "false" if on else "true"
-            chips.append(
-                f'<button type="button" class="chip" aria-pressed="{"true" if on else "false"}" '
-                f'title="{"Take" if on else "Give"} the {label} role" hx-post="{url}" '
-                f"""hx-vals='{{"role": "{value}", "present": "{wanted}"}}' """
-                f'hx-target="#roles-{contact.pk}" hx-swap="outerHTML"{" disabled" if locked else ""}>{label}</button>'
-            )
+        url, pk, disabled = record_path("contact-roles", contact.pk), contact.pk, " disabled" if locked else ""
+        chips = [
+            _CHIP_BUTTONS[value, value in roles].format(url=url, pk=pk, disabled=disabled) for value, _ in Role.choices
+        ]
         if locked:
             chips.append(
                 '<span class="muted small-note">Roles are locked until the conflict with Qwoty is settled.</span>'
             )
     else:
-        chips = [f'<span class="chip on">{label}</span>' for value, label in Role.choices if value in roles]
+        chips = [_CHIP_LABELS[value] for value, _ in Role.choices if value in roles]
         if not roles:
             chips.append('<span class="muted">No role</span>')
     return mark_safe(
