@@ -35,6 +35,15 @@ def test_get_returns_the_envelope_data(client):
     assert response.duration_ms >= 0
 
 
+def test_a_netrc_entry_for_the_host_does_not_replace_the_token(tmp_path, monkeypatch, settings):
+    host = requests.utils.urlparse(settings.QWOTY_API_URL).hostname
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {host} login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert first(QwotyClient(), "catalogs")["id"]  # the sandbox answers 401 to any other credentials
+
+
 def test_list_page_carries_pagination(client):
     response = client.list_page("customers", page=1, per_page=10)
     assert len(response.data) == 10

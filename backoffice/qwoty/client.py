@@ -61,6 +61,21 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+class BearerToken(requests.auth.AuthBase):
+    """The token, set on each request. As the session's auth it also stops requests from reading ~/.netrc
+    on every call, which costs a file lookup each time and, with an entry for the host, would replace it."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<BearerToken>"
+
+
 class QwotyClient:
     def __init__(
         self,
@@ -77,9 +92,9 @@ class QwotyClient:
             read_timeout or settings.QWOTY_READ_TIMEOUT,
         )
         self.session = requests.Session()
+        self.session.auth = BearerToken(self._token)
         self.session.headers.update(
             {
-                "Authorization": f"Bearer {self._token}",
                 "Accept": "application/json",
                 "User-Agent": "qwoty-backoffice/1.0",
             }
