@@ -3,7 +3,8 @@
 Pushing is I/O-bound: a push spends most of its time waiting for Qwoty, so N threads push N
 records at once for the memory of one process. One dispatcher loop claims tasks for the pool:
 it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
-write lock (staff saves would queue behind it), and it claims only when a thread is free.
+write lock (staff saves would queue behind it), and it claims as many tasks as threads are free,
+in one transaction.
 Tasks run through django-tasks-db's own `Worker.run_task`, so results and signals are as with
 `db_worker`; the push layer's conditional claim keeps one record to one thread.
 SIGINT/SIGTERM stop claiming, let running pushes finish, then exit.
@@ -66,35 +67,42 @@ class Command(BaseCommand):
             while running.is_set():
                 if not free.acquire(timeout=0.5):  # every thread busy; wake up now and then for signals
                     continue
+                slots = 1
+                while slots < threads and free.acquire(blocking=False):
+                    slots += 1
                 try:
-                    task = _claim_next(queues, worker_id)
+                    tasks = _claim_ready(queues, worker_id, limit=slots)
                 except DatabaseError:
-                    logger.exception("Could not claim a task; trying again")
+                    logger.exception("Could not claim tasks; trying again")
                     connection.close()  # a fresh connection next time
-                    task = None
-                if task is None:
+                    tasks = []
+                for _ in range(slots - len(tasks)):
                     free.release()
+                if not tasks:
                     time.sleep(interval)
                     continue
-                pool.submit(_run, runner, task, free)
+                for task in tasks:
+                    pool.submit(_run, runner, task, free)
             self.stdout.write("qwoty_worker: stopping after the pushes in flight")
         connection.close()
 
 
-def _claim_next(queues: list[str], worker_id: str) -> DBTaskResult | None:
-    """The next ready task, marked as ours; None when there is none (or the database is busy)."""
+def _claim_ready(queues: list[str], worker_id: str, *, limit: int) -> list[DBTaskResult]:
+    """Up to `limit` ready tasks, marked as ours in one transaction; none when there are none (or the database
+    is busy). One transaction for a batch: SQLite writes one at a time, and a claim each would cap the pushes."""
     ready = DBTaskResult.objects.ready().filter(backend_name=BACKEND, queue_name__in=queues)
     if not ready.exists():
-        return None
+        return []
     try:
         with exclusive_transaction(ready.db):
-            task = ready.get_locked()
-            if task is not None:
+            # What django-tasks-db's get_locked() takes, a batch at a time.
+            tasks = list(ready.select_for_update(skip_locked=True)[:limit])
+            for task in tasks:
                 task.claim(worker_id)
-            return task
+            return tasks
     except OperationalError as exc:
         if is_locked_database_exception(exc):
-            return None
+            return []
         raise
 
 
