@@ -16,6 +16,8 @@ import time
 from tests.scratch import scratch_backoffice
 
 WORKER_SETTINGS = {"QWOTY_PUSH_RATE_PER_SECOND": 200, "QWOTY_RETRY_BASE_SECONDS": 0.2}
+# As in production: with DEBUG on, Django also logs every query it runs.
+PRODUCTION = {"DEBUG": False, "SECRET_KEY": "bench-only-secret-key"}
 
 
 def p(values: list[float], q: float) -> float:
@@ -33,7 +35,7 @@ def main() -> int:
     parser.add_argument("--save-samples", type=int, default=400)
     args = parser.parse_args()
 
-    sandbox = scratch_backoffice(customers=300, settings=WORKER_SETTINGS)
+    sandbox = scratch_backoffice(customers=300, settings={**WORKER_SETTINGS, **PRODUCTION})
     from django.db.models.signals import post_save
 
     from backoffice.qwoty.client import QwotyClient

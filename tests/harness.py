@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def database_url() -> str:
     """A DATABASE_URL for the database this process is connected to (the test database during tests)."""
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     user = quote(db.get("USER") or "")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
