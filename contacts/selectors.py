@@ -13,7 +13,6 @@ from backoffice.listing import (
     ordering,
     search_terms,
 )
-
 from customers.models import Customer
 
 from .models import Contact
