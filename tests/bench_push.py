@@ -13,11 +13,9 @@ import statistics
 import sys
 import time
 
-from tests.scratch import scratch_backoffice
+from tests.scratch import PRODUCTION, scratch_backoffice
 
 WORKER_SETTINGS = {"QWOTY_PUSH_RATE_PER_SECOND": 200, "QWOTY_RETRY_BASE_SECONDS": 0.2}
-# As in production: with DEBUG on, Django also logs every query it runs.
-PRODUCTION = {"DEBUG": False, "SECRET_KEY": "bench-only-secret-key"}
 
 
 def p(values: list[float], q: float) -> float:

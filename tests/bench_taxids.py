@@ -17,7 +17,7 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from tests.scratch import scratch_backoffice
+from tests.scratch import PRODUCTION, production_static_files, scratch_backoffice
 
 TARGET_P95_MS = 60
 
@@ -146,7 +146,8 @@ def main() -> int:
     if args.requests < 50:
         parser.error("--requests must be at least 50")
 
-    sandbox = scratch_backoffice(customers=args.demo_customers, settings={"ALLOWED_HOSTS": "testserver"})
+    sandbox = scratch_backoffice(customers=args.demo_customers, settings={"ALLOWED_HOSTS": "testserver", **PRODUCTION})
+    production_static_files()
     try:
         from django.db import connection
         from django.test import Client

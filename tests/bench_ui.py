@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tests.scratch import scratch_database
+from tests.scratch import PRODUCTION, production_static_files, scratch_database
 
 TARGET_P95_MS = 60
 TARGET_QUERIES = 6
@@ -199,7 +199,8 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="measure SCRATCH_DATABASE_URL as an earlier run left it")
     args = parser.parse_args()
 
-    scratch_database({"ALLOWED_HOSTS": "testserver"}, empty=not args.reuse)
+    scratch_database({"ALLOWED_HOSTS": "testserver", **PRODUCTION}, empty=not args.reuse)
+    production_static_files()
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection

@@ -12,6 +12,17 @@ from pathlib import Path
 from backoffice.qwoty.sandbox import DEFAULT_TOKEN
 from tests.sandbox_control import Sandbox
 
+# Benchmarks measure what production runs: with DEBUG on, Django also logs every query and the
+# templates keep debug information. Pages are served over plain HTTP by the test client.
+PRODUCTION = {"DEBUG": False, "SECRET_KEY": "bench-only-secret-key", "SECURE_SSL_REDIRECT": False}
+
+
+def production_static_files() -> None:
+    """With DEBUG off, pages link to the hashed names of collectstatic's manifest."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
 
 def scratch_database(settings: dict | None = None, *, empty: bool = True) -> None:
     """Point Django at a scratch database and migrate it; `empty` flushes what an earlier run left.
