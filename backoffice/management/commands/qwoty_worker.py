@@ -89,7 +89,8 @@ class Command(BaseCommand):
 
 def _claim_ready(queues: list[str], worker_id: str, *, limit: int) -> list[DBTaskResult]:
     """Up to `limit` ready tasks, marked as ours in one transaction; none when there are none (or the database
-    is busy). One transaction for a batch: SQLite writes one at a time, and a claim each would cap the pushes."""
+    is busy). One transaction for the batch: SQLite writes one transaction at a time, and the dispatcher
+    claims for every thread."""
     ready = DBTaskResult.objects.ready().filter(backend_name=BACKEND, queue_name__in=queues)
     if not ready.exists():
         return []
