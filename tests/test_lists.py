@@ -188,6 +188,20 @@ def test_empty_states_say_what_to_do(sales):
     assert "clear the filters" in no_match
 
 
+def test_customer_rows_show_each_tax_id_on_its_line_escaped(sales):
+    acme = factories.CustomerFactory(name="Acme")
+    factories.TaxIdFactory(customer=acme, tax="eu_vat", tax_value="FR40303265045", position=0)
+    factories.TaxIdFactory(customer=acme, tax="<b>odd</b>", tax_value="42", position=1)
+    factories.CustomerFactory(name="Zeta")
+    html = sales.get(reverse("customer-list")).content.decode()
+    acme_row, zeta_row = re.findall(r'<td data-label="Tax IDs">(.*?)</td>', html)
+    assert sorted(re.findall(r'<span class="cell-sub mono">([^<]*)</span>', acme_row)) == [
+        "&lt;b&gt;odd&lt;/b&gt; 42",
+        "eu_vat FR40303265045",
+    ]
+    assert zeta_row == '<span class="muted">—</span>'
+
+
 def test_contacts_of_one_customer_name_it(sales):
     customer = factories.CustomerFactory(name="Orion Pharma")
     factories.ContactFactory(customer=customer, first_name="Ana", last_name="Silva")

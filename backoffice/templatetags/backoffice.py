@@ -110,6 +110,18 @@ def sync_badge(record, poll_url: str | None = None, oob: bool = False):
     return mark_safe(f'<span id="sync-{record.pk}" class="badge badge-{escape(status)}"{extra}>{label}</span>')
 
 
+@register.filter
+def line_cells(text: str | None) -> str:
+    """Each line of `text` (a list cell's values, one a line) as a monospaced line of the cell, or a dash.
+
+    A filter rather than a {% for %}: a list shows one such cell a row, and the loop costs five times more.
+    """
+    lines = (text or "").splitlines()
+    if not lines:
+        return mark_safe(f'<span class="muted">{EMPTY}</span>')
+    return format_html_join("", '<span class="cell-sub mono">{}</span>', ((line,) for line in lines))
+
+
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
