@@ -152,6 +152,11 @@ def tax_matching_sql(tax_value: str) -> tuple[str, list[str]]:
     return _CUSTOMERS_MATCHING, [f"tax_values : {_phrase(tax_value)}"]
 
 
+def names_matching_sql(words: list[str]) -> tuple[str, list[str]]:
+    """SQL for the ids of customers whose name contains every one of `words`."""
+    return _CUSTOMERS_MATCHING, [" AND ".join(f"name : {_phrase(word)}" for word in words)]
+
+
 @checks.register(checks.Tags.database)
 def check_triggers(app_configs, databases=None, **kwargs) -> list[checks.CheckMessage]:
     """The search index is only right while its triggers exist: a table rebuilt by a migration loses them."""

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from backoffice.listing import ordering, search_terms
 
+from . import search_index
 from .models import Customer, TaxId, TaxIdReview
 from .tax_review import KNOWN_TAX_TYPES
 from .tax_validation import CHECKED_COUNTRIES, compact, cross_check, validate_tax_id
@@ -50,8 +52,8 @@ def _search(query: str) -> Q:
     """Every word of `query` must match: a customer id, part of a number in any spelling, or part of the name.
 
     A number is matched on `normalised` alone (compact, upper case, for every type), read from the
-    worklist index. The other words are looked up together in the customers' names, once, then
-    through TaxId's customer index. No join per row either way.
+    worklist index. The other words are looked up together in the customers' names, once (through
+    their trigram index on SQLite), then through TaxId's customer index. No join per row either way.
     """
     condition, words = Q(), []
     for term in search_terms(query):
@@ -77,8 +79,13 @@ NAMED_CUSTOMERS_LISTED = 2000
 
 def _customers_named(words: list[str]):
     named = Customer.objects.order_by()
+    indexed = [word for word in words if search_index.available(word)]
+    if indexed:
+        # The names' trigram index: a scan would read every customer's name.
+        named = named.filter(pk__in=RawSQL(*search_index.names_matching_sql(indexed)))
     for word in words:
-        named = named.filter(name__icontains=word)
+        if word not in indexed:
+            named = named.filter(name__icontains=word)
     named = named.values_list("pk", flat=True)
     found = list(named[: NAMED_CUSTOMERS_LISTED + 1])
     return found if len(found) <= NAMED_CUSTOMERS_LISTED else named

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from customers import search_index
 from customers.models import Customer, TaxId
 from customers.selectors import customer_list
+from customers.tax_id_selectors import _customers_named
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +135,22 @@ def test_the_check_reports_a_lost_trigger():
     assert error.id == "customers.E001"
     assert error.level == checks.ERROR
     assert "customers_search_taxid_insert" in error.msg
+
+
+@sqlite_only
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    names=st.lists(TEXT, min_size=1, max_size=6, unique=True),
+    words=st.lists(
+        st.text(alphabet='ab1 2-"3.', min_size=3, max_size=5).map(str.strip).filter(len), min_size=1, max_size=2
+    ),
+)
+@example(names=["Acme Logística", "ACME lab"], words=["acme", "LOG"])
+@example(names=["Acme SA", "Acme AB", "Sanofi"], words=["acme", "SA"])  # a word too short for the index
+def test_the_tax_id_review_finds_customers_by_name_as_the_scan_does(names, words, monkeypatch):
+    Customer.objects.all().delete()
+    for name in names:
+        Customer.objects.create(id=uuid.uuid4(), name=name)
+    by_index = set(_customers_named(words))
+    monkeypatch.setattr(search_index, "available", lambda text: False)
+    assert by_index == set(_customers_named(words))
