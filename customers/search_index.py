@@ -17,7 +17,7 @@ the check `customers.E001` fails, and so do the search tests.
 from django.core import checks
 from django.db import connection
 
-from backoffice.listing import compact
+from backoffice.listing import SEPARATORS, compact
 
 MIN_LENGTH = 3  # the trigram tokenizer matches nothing shorter
 
@@ -30,8 +30,19 @@ TRIGGERS = (
     "customers_search_taxid_delete",
 )
 
+
+def _compacted(column: str) -> str:
+    """SQL for `compact()`: tax values are indexed without separators, so "76.086.428-5" is found as typed
+    with or without its dots."""
+    for separator in SEPARATORS:
+        column = f"replace({column}, '{separator}', '')"
+    return column
+
+
 _KEY = "(SELECT id FROM customers_search_key WHERE customer_id = {row}.{column})"
-_TAX_VALUES = "(SELECT group_concat(tax_value, ' ') FROM customers_taxid WHERE customer_id = {row}.{column})"
+_TAX_VALUES = (
+    f"(SELECT group_concat({_compacted('tax_value')}, ' ') FROM customers_taxid WHERE customer_id = {{row}}.{{column}})"
+)
 
 
 def _refresh_tax_values(row: str) -> str:
@@ -138,7 +149,8 @@ _CUSTOMERS_MATCHING = (
 
 
 def matching_sql(term: str) -> tuple[str, list[str]]:
-    """SQL for the ids of customers whose name or external ids contain `term`, or a tax value its compact form.
+    """SQL for the ids of customers whose name or external ids contain `term`, or a tax value (both compact) its
+    compact form.
 
     The same matches as the scan: substrings, any case (the scan through SQLite's LIKE folds ASCII letters only,
     the index folds every alphabet, as PostgreSQL does).
@@ -148,7 +160,7 @@ def matching_sql(term: str) -> tuple[str, list[str]]:
 
 
 def tax_matching_sql(tax_value: str) -> tuple[str, list[str]]:
-    """SQL for the ids of customers with a tax value that contains `tax_value`."""
+    """SQL for the ids of customers with a tax value whose compact form contains `tax_value` (compact)."""
     return _CUSTOMERS_MATCHING, [f"tax_values : {_phrase(tax_value)}"]
 
 

@@ -7,7 +7,16 @@ from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QueryS
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
 
-from backoffice.listing import HEAVY_COLUMNS, JoinedLines, compact, icontains_any, id_match, matching_all, ordering
+from backoffice.listing import (
+    HEAVY_COLUMNS,
+    JoinedLines,
+    compact,
+    compacted,
+    icontains_any,
+    id_match,
+    matching_all,
+    ordering,
+)
 from contacts.models import Contact
 
 from . import search_index
@@ -23,7 +32,7 @@ NO_SEGMENT = "none"
 
 
 def _customer_matches(term: str) -> Q:
-    """One search word: name or external ids contain it, a tax ID contains it (spaces ignored), or it is the id."""
+    """One search word: name or external ids contain it, a tax ID contains it (separators ignored), or it is the id."""
     if search_index.covers(term):
         return Q(pk__in=RawSQL(*search_index.matching_sql(term))) | id_match(term)
     condition = icontains_any(term, ("name", "id_crm", "id_erp", "id_accounting"))
@@ -33,8 +42,10 @@ def _customer_matches(term: str) -> Q:
 def _with_tax_value(tax_value: str):
     if search_index.available(tax_value):
         return RawSQL(*search_index.tax_matching_sql(tax_value))
-    # Uncorrelated, so the database reads the tax IDs once, not once per customer.
-    return TaxId.objects.filter(tax_value__icontains=tax_value).values("customer_id")
+    # Uncorrelated, so the database reads the tax IDs once, not once per customer. Both sides compact:
+    # "76.086.428-5" is found as typed with or without its dots.
+    tax_ids = TaxId.objects.annotate(compact_value=compacted("tax_value"))
+    return tax_ids.filter(compact_value__icontains=tax_value).values("customer_id")
 
 
 def _contact_count():

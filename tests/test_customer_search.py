@@ -89,6 +89,13 @@ def test_search_follows_every_kind_of_write():
     assert found("3000") == found("3032650") == set()
 
 
+@pytest.mark.parametrize("typed", ["76.086.428-5", "760864285", "086.428", "08642"])
+def test_a_tax_value_is_found_with_or_without_its_separators(typed):
+    rut = factories.CustomerFactory(name="Andes Ltda")
+    TaxId.objects.create(customer=rut, tax="cl_tin", tax_value="76.086.428-5")
+    assert found(typed) == {"Andes Ltda"}
+
+
 @sqlite_only
 def test_a_save_that_changes_no_searched_field_leaves_the_index_alone():
     customer = factories.CustomerFactory(name="Quiet 123")
