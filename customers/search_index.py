@@ -179,8 +179,8 @@ def check_triggers(app_configs, databases=None, **kwargs) -> list[checks.CheckMe
     if not databases or "default" not in databases or connection.vendor != "sqlite":
         return []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT type, name FROM sqlite_master WHERE name LIKE 'customers_search%'")
-        present = {name for (_, name) in cursor.fetchall()}
+        cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'customers_search%'")
+        present = {name for (name,) in cursor.fetchall()}
     if "customers_search_key" not in present:
         return []  # not installed yet: its migration is pending
     missing = [name for name in TRIGGERS if name not in present]
