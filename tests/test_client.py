@@ -44,6 +44,18 @@ def test_a_netrc_entry_for_the_host_does_not_replace_the_token(tmp_path, monkeyp
     assert first(QwotyClient(), "catalogs")["id"]  # the sandbox answers 401 to any other credentials
 
 
+def test_proxy_settings_from_the_environment_are_honoured(monkeypatch, settings):
+    """They are read once, when the client is made; a proxy that is not there makes every call fail."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(QwotyConnectionError):
+        QwotyClient().list_page("catalogs", per_page=1)
+    host = requests.utils.urlparse(settings.QWOTY_API_URL).hostname
+    monkeypatch.setenv("NO_PROXY", host)
+    assert first(QwotyClient(), "catalogs")["id"]
+
+
 def test_list_page_carries_pagination(client):
     response = client.list_page("customers", page=1, per_page=10)
     assert len(response.data) == 10
