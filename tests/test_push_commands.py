@@ -1,12 +1,17 @@
 """qwoty_push and qwoty_sweep, the operators' handles on the push layer."""
 
 import io
+import queue
+import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
+from backoffice.management.commands import qwoty_worker
 from backoffice.sync.models import SyncStatus
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
@@ -57,3 +62,32 @@ def test_sweep_once_reports_what_it_did(pulled, settings):
         sync_status=SyncStatus.PUSHING, pushing_since=timezone.now() - timedelta(seconds=5)
     )
     assert run("qwoty_sweep") == "sweep: 1 stale, 0 overdue re-queued, 0 resumed\n"
+
+
+@task()
+def broken_task() -> None:
+    raise RuntimeError("this task always fails")
+
+
+def test_qwoty_worker_writes_each_result_in_its_next_claim_transaction(pulled):
+    """The threads only run tasks; the dispatcher stores their outcomes with its next claim, as db_worker would."""
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=None, data={"name": "Through the pool"})
+    broken_task.enqueue()
+    claimed = qwoty_worker._write_and_claim([], ["default"], "worker-1", limit=8)
+    assert len(claimed) == 2
+    finished, free = queue.SimpleQueue(), threading.Semaphore(0)
+    for db_task in claimed:
+        qwoty_worker._run(db_task, finished, free)
+    running = DBTaskResult.objects.values_list("status", "worker_ids", "started_at")
+    assert [(status, worker_ids) for status, worker_ids, _ in running] == [("RUNNING", ["worker-1"])] * 2
+    assert all(started_at for *_, started_at in running)
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"RUNNING"}  # not written yet
+    assert qwoty_worker._write_and_claim(qwoty_worker._take_all(finished), ["default"], "worker-1", limit=8) == []
+    results = {row.task_path.rsplit(".", 1)[1]: row for row in DBTaskResult.objects.all()}
+    assert (results["push_record"].status, results["push_record"].return_value) == ("SUCCESSFUL", "pushed")
+    assert results["broken_task"].status == "FAILED"
+    assert results["broken_task"].exception_class_path == "builtins.RuntimeError"
+    assert "this task always fails" in results["broken_task"].traceback
+    assert [free.acquire(blocking=False) for _ in claimed] == [True, True]  # each run gave its thread back
+    assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Through the pool"}]

@@ -6,6 +6,7 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from backoffice.sync import push
 from backoffice.sync.models import PushAttempt, SyncStatus
@@ -92,6 +93,8 @@ def test_qwoty_worker_pushes_in_parallel_and_finishes_its_pushes_on_sigterm(pull
     assert worker.returncode == 0
     statuses = Catalog.objects.filter(pk__in=[c.pk for c in catalogs]).values_list("sync_status", flat=True)
     assert set(statuses) == {SyncStatus.SYNCED}  # the pushes in flight were finished, not dropped
+    # ...and their task results written before the worker exited.
+    assert set(DBTaskResult.objects.values_list("status", "return_value")) == {("SUCCESSFUL", "pushed")}
     spans = [
         (attempt.created_at - timedelta(milliseconds=attempt.duration_ms), attempt.created_at)
         for attempt in PushAttempt.objects.all()

@@ -1,32 +1,42 @@
 """Run the task queue with several pushes in flight in one process (`db_worker` runs one at a time).
 
 Pushing is I/O-bound: a push spends most of its time waiting for Qwoty, so N threads push N
-records at once for the memory of one process. One dispatcher loop claims tasks for the pool:
-it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
-write lock (staff saves would queue behind it), and it claims as many tasks as threads are free,
-in one transaction.
-Tasks run through django-tasks-db's own `Worker.run_task`, so results and signals are as with
-`db_worker`; the push layer's conditional claim keeps one record to one thread.
-SIGINT/SIGTERM stop claiming, let running pushes finish, then exit.
+records at once for the memory of one process. One dispatcher loop owns the task rows:
+- it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
+  write lock (staff saves would queue behind it);
+- in one transaction it writes the results of the tasks finished since its last round and
+  claims as many tasks as threads are free. The threads only run tasks, so a push costs the
+  queue no write transaction of its own: SQLite writes one transaction at a time, and the
+  staff's saves share that lock.
+Tasks run as in django-tasks-db's `Worker.run_task` (same signals, same result fields); the push
+layer's conditional claim keeps one record to one thread. A worker killed before writing a
+result leaves its task RUNNING, as `db_worker` would: the sweep recovers records, never tasks.
+SIGINT/SIGTERM stop claiming, let running pushes finish, write their results, then exit.
 """
 
+import json
 import logging
+import queue
 import signal
 import threading
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from traceback import format_exception
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, close_old_connections, connection
+from django.utils import timezone
 from django.utils.crypto import get_random_string
-from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.compat import TaskContext, TaskResultStatus, normalize_json, task_finished, task_started
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 logger = logging.getLogger(__name__)
 
 BACKEND = "default"
+OUTCOME_FIELDS = ("status", "return_value", "exception_class_path", "traceback")
 
 
 class Command(BaseCommand):
@@ -43,16 +53,6 @@ class Command(BaseCommand):
         settings.DATABASES[DEFAULT_DB_ALIAS].update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)
         queues = queue_name.split(",")
         worker_id = get_random_string(32)
-        runner = Worker(
-            queue_names=queues,
-            interval=interval,
-            batch=False,
-            backend_name=BACKEND,
-            startup_delay=False,
-            max_tasks=None,
-            worker_id=worker_id,
-            excluded_queue_names=[],
-        )
         running = threading.Event()
         running.set()
 
@@ -63,6 +63,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         self.stdout.write(f"qwoty_worker: {threads} threads on queue {queue_name}")
         free = threading.Semaphore(threads)
+        finished: queue.SimpleQueue[DBTaskResult] = queue.SimpleQueue()
+        unwritten: list[DBTaskResult] = []
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="push") as pool:
             while running.is_set():
                 if not free.acquire(timeout=0.5):  # every thread busy; wake up now and then for signals
@@ -70,48 +72,126 @@ class Command(BaseCommand):
                 slots = 1
                 while slots < threads and free.acquire(blocking=False):
                     slots += 1
+                unwritten.extend(_take_all(finished))
                 try:
-                    tasks = _claim_ready(queues, worker_id, limit=slots)
+                    tasks = _write_and_claim(unwritten, queues, worker_id, limit=slots)
                 except DatabaseError:
                     logger.exception("Could not claim tasks; trying again")
                     connection.close()  # a fresh connection next time
-                    tasks = []
-                for _ in range(slots - len(tasks)):
+                    tasks = None
+                if tasks is not None:
+                    unwritten.clear()
+                for _ in range(slots - len(tasks or ())):
                     free.release()
                 if not tasks:
                     time.sleep(interval)
                     continue
                 for task in tasks:
-                    pool.submit(_run, runner, task, free)
+                    pool.submit(_run, task, finished, free)
             self.stdout.write("qwoty_worker: stopping after the pushes in flight")
+        unwritten.extend(_take_all(finished))
+        if unwritten:
+            with exclusive_transaction(DBTaskResult.objects.db):
+                _write_results(unwritten)
         connection.close()
 
 
-def _claim_ready(queues: list[str], worker_id: str, *, limit: int) -> list[DBTaskResult]:
-    """Up to `limit` ready tasks, marked as ours in one transaction; none when there are none (or the database
-    is busy). One transaction for the batch: SQLite writes one transaction at a time, and the dispatcher
-    claims for every thread."""
+def _write_and_claim(done: list[DBTaskResult], queues: list[str], worker_id: str, *, limit: int):
+    """Write the results of `done`, then mark up to `limit` ready tasks as ours, in one transaction.
+
+    Returns the tasks claimed, or None when the database was busy (nothing written: try again).
+    No transaction at all when there is nothing to write and no task is ready.
+    """
     ready = DBTaskResult.objects.ready().filter(backend_name=BACKEND, queue_name__in=queues)
-    if not ready.exists():
+    if not done and not ready.exists():
         return []
     try:
         with exclusive_transaction(ready.db):
+            _write_results(done)
             # What django-tasks-db's get_locked() takes, a batch at a time.
             tasks = list(ready.select_for_update(skip_locked=True)[:limit])
-            for task in tasks:
-                task.claim(worker_id)
+            _mark_running(tasks, worker_id)
             return tasks
     except OperationalError as exc:
         if is_locked_database_exception(exc):
-            return []
+            return None
         raise
 
 
-def _run(runner: Worker, task: DBTaskResult, free: threading.Semaphore) -> None:
+def _mark_running(tasks: list[DBTaskResult], worker_id: str) -> None:
+    """What `DBTaskResult.claim()` writes, in one UPDATE for the batch instead of one per task."""
+    now = timezone.now()
+    by_workers: dict[tuple[str, ...], list[DBTaskResult]] = defaultdict(list)
+    for db_task in tasks:
+        db_task.status, db_task.started_at = TaskResultStatus.RUNNING, now
+        db_task.worker_ids = [*db_task.worker_ids, worker_id]
+        by_workers[tuple(db_task.worker_ids)].append(db_task)
+    for worker_ids, group in by_workers.items():
+        DBTaskResult.objects.filter(pk__in=[db_task.pk for db_task in group]).update(
+            status=TaskResultStatus.RUNNING, started_at=now, worker_ids=list(worker_ids)
+        )
+
+
+def _write_results(done: list[DBTaskResult]) -> None:
+    """One UPDATE per distinct outcome (a round's pushes mostly end alike): far cheaper than a
+    bulk_update's CASE per row. `finished_at` is the latest of the group, within one round."""
+    groups: dict[str, list[DBTaskResult]] = defaultdict(list)
+    for db_task in done:
+        outcome = [getattr(db_task, name) for name in OUTCOME_FIELDS]
+        groups[json.dumps(outcome, sort_keys=True)].append(db_task)
+    for group in groups.values():
+        first = group[0]
+        DBTaskResult.objects.filter(pk__in=[db_task.pk for db_task in group]).update(
+            **{name: getattr(first, name) for name in OUTCOME_FIELDS},
+            finished_at=max(db_task.finished_at for db_task in group),
+        )
+
+
+def _take_all(finished: queue.SimpleQueue) -> list[DBTaskResult]:
+    taken = []
+    while not finished.empty():
+        taken.append(finished.get_nowait())
+    return taken
+
+
+def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, free: threading.Semaphore) -> None:
+    """Run one task as `Worker.run_task` does, but leave writing its result to the dispatcher."""
     try:
-        runner.run_task(task)
-    except Exception:
-        logger.exception("Task %s could not be recorded", task.id)
+        task = db_task.task
+        result = db_task.task_result
+        sender = type(task.get_backend())
+        task_started.send(sender=sender, task_result=result)
+        try:
+            arguments = (TaskContext(task_result=result),) if task.takes_context else ()
+            _succeeded(db_task, task.call(*arguments, *result.args, **result.kwargs))
+        except Exception as exc:
+            _failed(db_task, exc)
+        task_finished.send(sender=sender, task_result=db_task.task_result)
+    except Exception as exc:  # the task could not even be loaded (a task path that no longer exists)
+        logger.exception("Task %s could not be run", db_task.id)
+        _failed(db_task, exc)
     finally:
+        finished.put(db_task)
         free.release()
         close_old_connections()  # drops this thread's connection only if it broke
+
+
+def _succeeded(db_task: DBTaskResult, return_value) -> None:
+    try:
+        value = normalize_json(return_value)  # fails here, not in the dispatcher's batch write
+    except (TypeError, ValueError) as exc:
+        _failed(db_task, exc)
+        return
+    db_task.status = TaskResultStatus.SUCCESSFUL
+    db_task.finished_at = timezone.now()
+    db_task.return_value = value
+    db_task.exception_class_path = ""
+    db_task.traceback = ""
+
+
+def _failed(db_task: DBTaskResult, exc: BaseException) -> None:
+    db_task.status = TaskResultStatus.FAILED
+    db_task.finished_at = timezone.now()
+    db_task.return_value = None
+    db_task.exception_class_path = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    db_task.traceback = "".join(format_exception(exc))
