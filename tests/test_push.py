@@ -281,27 +281,57 @@ def test_a_refused_token_pauses_pushing_without_a_retry_storm_then_resumes(pulle
     }
 
 
+def push_with_an_edit_in_flight(sandbox, resource: str, record_id, edit) -> None:
+    """push_now, with `edit()` made while its PATCH is on the wire (the sandbox answers slowly)."""
+    sandbox.faults(latency_ms=600)
+    worker = threading.Thread(target=push.push_now, args=(resource, record_id))
+    worker.start()
+    for _ in range(100):  # wait until the PATCH is on the wire
+        if sandbox.received("PATCH"):
+            break
+        threading.Event().wait(0.01)
+    edit()
+    worker.join()
+    sandbox.faults(latency_ms=0)
+
+
 def test_an_edit_made_while_the_patch_is_in_flight_is_kept_and_pushed_next(pulled, drain, staff):
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=staff, data={"name": "In flight"})
-    pulled.faults(latency_ms=600)
-    worker = threading.Thread(target=push.push_now, args=("catalogs", catalog.pk))
-    worker.start()
-    for _ in range(100):  # wait until the PATCH is on the wire
-        if pulled.received("PATCH"):
-            break
-        threading.Event().wait(0.01)
-    catalog_update(catalog=catalog, user=staff, data={"reference": "EDITED-MEANWHILE"})
-    worker.join()
+    push_with_an_edit_in_flight(
+        pulled,
+        "catalogs",
+        catalog.pk,
+        lambda: catalog_update(catalog=catalog, user=staff, data={"reference": "EDITED-MEANWHILE"}),
+    )
     catalog.refresh_from_db()
     assert catalog.reference == "EDITED-MEANWHILE"  # not overwritten by the answer
     assert catalog.name == "In flight"
     assert catalog.sync_status == SyncStatus.PENDING
-    pulled.faults(latency_ms=0)
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "In flight"}, {"reference": "EDITED-MEANWHILE"}]
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.SYNCED
+
+
+def test_tax_ids_edited_while_the_patch_is_in_flight_are_kept_and_pushed_next(pulled, drain, staff):
+    """Tax IDs live in their own table: the answer's (older) list must not replace the edited one."""
+    customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
+    customer_update(customer=customer, user=staff, data={"name": "In flight"})
+    edited = [{"tax": "SIREN", "tax_value": "732829320"}]
+    push_with_an_edit_in_flight(
+        pulled,
+        "customers",
+        customer.pk,
+        lambda: customer_update(customer=customer, user=staff, data={"tax_ids": edited}),
+    )
+    customer.refresh_from_db()
+    assert [t.as_upstream() for t in customer.tax_ids.all()] == edited
+    assert customer.name == "In flight"
+    assert customer.sync_status == SyncStatus.PENDING
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"name": "In flight"}, {"tax_ids": edited}]
+    assert upstream(pulled, "customers", customer.pk)["tax_ids"] == edited
 
 
 def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, staff, settings):

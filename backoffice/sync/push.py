@@ -36,7 +36,8 @@ from .models import PushAttempt, SyncStatus, Target, TargetState
 
 logger = logging.getLogger(__name__)
 
-PUSHED, NOTHING_TO_SEND, NOT_DUE, PAUSED, RETRYING, FAILED = (
+PUSHING, PUSHED, NOTHING_TO_SEND, NOT_DUE, PAUSED, RETRYING, FAILED = (
+    "pushing",
     "pushed",
     "nothing to send",
     "not due",
@@ -108,9 +109,11 @@ def retry_all_failed(*, resources: list[str] | None = None) -> int:
 def push_now(resource: str, record_id) -> str:
     """Push one record if it is due: claim it, PATCH its diff, store the attempt, apply the answer."""
     mirror = mirrors.get(resource)
-    record, wait = _claim(mirror, record_id)
-    if not isinstance(record, mirror.model):
-        return record  # PAUSED or NOT_DUE
+    claimed, wait = _claim(mirror, record_id)
+    if claimed != PUSHING:
+        return claimed  # PAUSED or NOT_DUE
+    # Read after the claim has committed: ours now, and the write lock is free for everyone else.
+    record = mirror.model.objects.get(pk=record_id)
     sent_values = mirror.values(record)
     body = diff(mirror, record, values=sent_values)
     if not body:
@@ -127,7 +130,7 @@ def push_now(resource: str, record_id) -> str:
         attempt = _attempt(mirror, record, client, body, started, error=exc)
         return _on_error(mirror, record, exc, attempt)
     attempt = _attempt(mirror, record, client, body, started, status=response.status, response_body=response.body)
-    _on_success(mirror, record.pk, sent_values, response.data, attempt)
+    _on_success(mirror, record, sent_values, response.data, attempt)
     return PUSHED
 
 
@@ -151,7 +154,7 @@ def _claim(mirror, record_id):
     """One short transaction per push: is the target paused, move the due record from pending to
     pushing, take the target's next request slot.
 
-    Returns (the record, seconds to wait for its slot), or (PAUSED | NOT_DUE, 0). The claim is one
+    Returns (PUSHING, seconds to wait for its slot), or (PAUSED | NOT_DUE, 0). The claim is one
     conditional UPDATE, so when two workers race for a record only one gets it.
     """
     state, _ = TargetState.objects.select_for_update().get_or_create(target=TARGET)
@@ -165,7 +168,7 @@ def _claim(mirror, record_id):
     )
     if not claimed:
         return NOT_DUE, 0
-    return mirror.model.objects.get(pk=record_id), _take_request_slot(state, now)
+    return PUSHING, _take_request_slot(state, now)
 
 
 @transaction.atomic
@@ -191,35 +194,70 @@ _ANSWER_FIELDS = (
 
 
 @transaction.atomic
-def _on_success(mirror, record_id, sent_values: dict, data: dict, attempt: PushAttempt) -> None:
+def _on_success(mirror, record, sent_values: dict, data: dict, attempt: PushAttempt) -> None:
     """Qwoty's answer becomes the snapshot and is applied to every field not edited while in flight."""
     attempt.save()
     with applying_upstream():
-        record = mirror.model.objects.select_for_update().get(pk=record_id)
-        current = mirror.values(record)
-        untouched = tuple(name for name in mirror.fields if current[name] == sent_values[name])
-        names = untouched + mirror.readonly
-        mirror.assign(record, data, names)
-        record.last_synced = data
-        record.last_synced_at = timezone.now()
-        record.sync_error = ""
-        record.sync_error_at = None
-        record.push_attempts = 0
-        record.pushing_since = None
-        # An edit made while the PATCH was in flight is still to send.
-        still_dirty = any(current[name] != sent_values[name] for name in mirror.fields)
-        record.sync_status = SyncStatus.PENDING if still_dirty else SyncStatus.SYNCED
-        record.next_push_at = timezone.now() if still_dirty else None
-        record.save(update_fields=[*(name for name in names if name not in mirror.related), *_ANSWER_FIELDS])
-        # Related rows (a customer's tax IDs) are rewritten only when Qwoty's answer differs from them.
-        upstream = mirror.upstream_values(data)
-        mirror.after_save(
-            record,
-            data,
-            tuple(name for name in untouched if name in mirror.related and upstream[name] != current[name]),
-        )
+        if _apply_whole_answer(mirror, record, sent_values, data):
+            return
+        still_dirty = _merge_answer(mirror, record.pk, sent_values, data)
     if still_dirty:
-        enqueue_push(mirror.resource, record_id)
+        enqueue_push(mirror.resource, record.pk)
+
+
+def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
+    """The usual case, in one UPDATE: nobody edited the record while the PATCH was in flight.
+
+    Every staff edit bumps `version`, so the UPDATE is guarded by the version read before the
+    PATCH; it changes nothing (and this returns False) if an edit came in between.
+    """
+    names = mirror.fields + mirror.readonly
+    mirror.assign(record, data, names)
+    _mark_synced(record, data)
+    columns = [*(name for name in names if name not in mirror.related), *_ANSWER_FIELDS]
+    applied = (
+        type(record)
+        .objects.filter(pk=record.pk, version=record.version)
+        .update(**{column: getattr(record, column) for column in columns})
+    )
+    if applied:
+        upstream = mirror.upstream_values(data)
+        mirror.after_save(record, data, tuple(name for name in mirror.related if upstream[name] != sent_values[name]))
+    return bool(applied)
+
+
+def _merge_answer(mirror, record_id, sent_values: dict, data: dict) -> bool:
+    """Apply the answer to the fields nobody edited in flight, keep the others; returns whether any was."""
+    record = mirror.model.objects.select_for_update().get(pk=record_id)
+    current = mirror.values(record)
+    untouched = tuple(name for name in mirror.fields if current[name] == sent_values[name])
+    names = untouched + mirror.readonly
+    mirror.assign(record, data, names)
+    _mark_synced(record, data)
+    # An edit made while the PATCH was in flight is still to send.
+    still_dirty = any(current[name] != sent_values[name] for name in mirror.fields)
+    if still_dirty:
+        record.sync_status, record.next_push_at = SyncStatus.PENDING, timezone.now()
+    record.save(update_fields=[*(name for name in names if name not in mirror.related), *_ANSWER_FIELDS])
+    # Related rows (a customer's tax IDs) are rewritten only when Qwoty's answer differs from them.
+    upstream = mirror.upstream_values(data)
+    mirror.after_save(
+        record,
+        data,
+        tuple(name for name in untouched if name in mirror.related and upstream[name] != current[name]),
+    )
+    return still_dirty
+
+
+def _mark_synced(record, data: dict) -> None:
+    record.last_synced = data
+    record.last_synced_at = timezone.now()
+    record.sync_error = ""
+    record.sync_error_at = None
+    record.push_attempts = 0
+    record.pushing_since = None
+    record.sync_status = SyncStatus.SYNCED
+    record.next_push_at = None
 
 
 @transaction.atomic
