@@ -74,13 +74,15 @@ def test_qwoty_worker_writes_each_result_in_its_next_claim_transaction(pulled):
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=None, data={"name": "Through the pool"})
     broken_task.enqueue()
+    gone = broken_task.enqueue()
+    DBTaskResult.objects.filter(pk=gone.id).update(task_path="tests.removed_module.removed_task")  # code since deleted
     claimed = qwoty_worker._write_and_claim([], ["default"], "worker-1", limit=8)
-    assert len(claimed) == 2
+    assert len(claimed) == 3
     finished, free = queue.SimpleQueue(), threading.Semaphore(0)
     for db_task in claimed:
         qwoty_worker._run(db_task, finished, free)
     running = DBTaskResult.objects.values_list("status", "worker_ids", "started_at")
-    assert [(status, worker_ids) for status, worker_ids, _ in running] == [("RUNNING", ["worker-1"])] * 2
+    assert [(status, worker_ids) for status, worker_ids, _ in running] == [("RUNNING", ["worker-1"])] * 3
     assert all(started_at for *_, started_at in running)
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"RUNNING"}  # not written yet
     assert qwoty_worker._write_and_claim(qwoty_worker._take_all(finished), ["default"], "worker-1", limit=8) == []
@@ -89,5 +91,7 @@ def test_qwoty_worker_writes_each_result_in_its_next_claim_transaction(pulled):
     assert results["broken_task"].status == "FAILED"
     assert results["broken_task"].exception_class_path == "builtins.RuntimeError"
     assert "this task always fails" in results["broken_task"].traceback
-    assert [free.acquire(blocking=False) for _ in claimed] == [True, True]  # each run gave its thread back
+    assert results["removed_task"].status == "FAILED"
+    assert results["removed_task"].exception_class_path == "builtins.ModuleNotFoundError"
+    assert [free.acquire(blocking=False) for _ in claimed] == [True] * 3  # each run gave its thread back
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Through the pool"}]

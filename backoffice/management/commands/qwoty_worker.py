@@ -164,10 +164,10 @@ def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, free: threading.Sem
         try:
             arguments = (TaskContext(task_result=result),) if task.takes_context else ()
             _succeeded(db_task, task.call(*arguments, *result.args, **result.kwargs))
-        except Exception as exc:
+        except BaseException as exc:  # as Worker.run_task: whatever a task raises is its result
             _failed(db_task, exc)
         task_finished.send(sender=sender, task_result=db_task.task_result)
-    except Exception as exc:  # the task could not even be loaded (a task path that no longer exists)
+    except BaseException as exc:  # the task could not even be loaded (a task path that no longer exists)
         logger.exception("Task %s could not be run", db_task.id)
         _failed(db_task, exc)
     finally:
