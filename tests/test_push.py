@@ -18,7 +18,7 @@ from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.models import Contact
 from contacts.services import contact_update
-from customers.models import Customer
+from customers.models import Customer, TaxId
 from customers.services import customer_update
 from tests.conftest import TEST_TOKEN
 
@@ -332,6 +332,22 @@ def test_tax_ids_edited_while_the_patch_is_in_flight_are_kept_and_pushed_next(pu
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "In flight"}, {"tax_ids": edited}]
     assert upstream(pulled, "customers", customer.pk)["tax_ids"] == edited
+
+
+def test_a_tax_id_row_written_on_its_own_while_the_patch_is_in_flight_is_pushed_next(pulled, drain, staff):
+    """As the admin's inline does: the TaxId row is saved directly, the customer's version is not bumped."""
+    customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
+    customer_update(customer=customer, user=staff, data={"name": "In flight"})
+    before = [t.as_upstream() for t in customer.tax_ids.all()]
+    added = {"tax": "SIREN", "tax_value": "732829320"}
+    push_with_an_edit_in_flight(
+        pulled, "customers", customer.pk, lambda: TaxId.objects.create(customer=customer, position=len(before), **added)
+    )
+    customer.refresh_from_db()
+    assert [t.as_upstream() for t in customer.tax_ids.all()] == [*before, added]
+    assert customer.sync_status == SyncStatus.PENDING
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"name": "In flight"}, {"tax_ids": [*before, added]}]
 
 
 def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, staff, settings):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
@@ -95,3 +96,24 @@ def test_qwoty_worker_writes_each_result_in_its_next_claim_transaction(pulled):
     assert results["removed_task"].exception_class_path == "builtins.ModuleNotFoundError"
     assert [free.acquire(blocking=False) for _ in claimed] == [True] * 3  # each run gave its thread back
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Through the pool"}]
+
+
+def test_a_result_the_database_refuses_is_logged_and_the_others_are_still_written(pulled, monkeypatch, caplog):
+    broken_task.enqueue()
+    broken_task.enqueue()
+    refused, accepted = qwoty_worker._write_and_claim([], ["default"], "worker-1", limit=8)
+    finished = queue.SimpleQueue()
+    for db_task in (refused, accepted):
+        qwoty_worker._run(db_task, finished, threading.Semaphore(0))
+    write = qwoty_worker._write_results
+
+    def refuse_one(done):
+        if refused in done:
+            raise DatabaseError("invalid byte sequence")  # as PostgreSQL says of a NUL in a traceback
+        write(done)
+
+    monkeypatch.setattr(qwoty_worker, "_write_results", refuse_one)
+    qwoty_worker._write_each(qwoty_worker._take_all(finished))
+    assert DBTaskResult.objects.get(pk=accepted.pk).status == "FAILED"  # its result, written
+    assert DBTaskResult.objects.get(pk=refused.pk).status == "RUNNING"  # left as a killed worker leaves it
+    assert f"Could not write the result of task {refused.id}" in caplog.text

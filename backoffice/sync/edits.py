@@ -44,6 +44,9 @@ def record_update(*, record, user, data: dict, expected_version: int | None = No
         raise StaleEdit(current)
     if current.sync_status == SyncStatus.CONFLICT:
         raise UnresolvedConflict(current)
+    unknown = set(data) - set(mirror.fields)
+    if unknown:
+        raise KeyError(f"Not fields staff can edit on {mirror.resource}: {', '.join(sorted(unknown))}")
     before = {name: mirror.value(current, name) for name in data}  # a name edit does not read the tax IDs
     changed = {name: value for name, value in data.items() if before[name] != mirrors.to_json(value)}
     if not changed:

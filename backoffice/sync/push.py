@@ -198,19 +198,23 @@ def _on_success(mirror, record, sent_values: dict, data: dict, attempt: PushAtte
     """Qwoty's answer becomes the snapshot and is applied to every field not edited while in flight."""
     attempt.save()
     with applying_upstream():
-        if _apply_whole_answer(mirror, record, sent_values, data):
+        if _apply_whole_answer(mirror, record, data):
             return
         still_dirty = _merge_answer(mirror, record.pk, sent_values, data)
     if still_dirty:
         enqueue_push(mirror.resource, record.pk)
 
 
-def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
+def _apply_whole_answer(mirror, record, data: dict) -> bool:
     """The usual case, in one UPDATE: nobody edited the record while the PATCH was in flight.
 
-    Every staff edit bumps `version`, so the UPDATE is guarded by the version read before the
-    PATCH; it changes nothing (and this returns False) if an edit came in between.
+    Staff edits go through `record_update`, which bumps `version`, so the UPDATE is guarded by the
+    version read before the PATCH; it changes nothing (and this returns False) if an edit came in
+    between. Rows of related tables (a customer's tax IDs) can also be written on their own, by the
+    admin's inline, without touching the version: such records are always merged field by field.
     """
+    if mirror.related:
+        return False
     names = mirror.fields + mirror.readonly
     mirror.assign(record, data, names)
     _mark_synced(record, data)
@@ -220,9 +224,6 @@ def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
         .objects.filter(pk=record.pk, version=record.version)
         .update(**{column: getattr(record, column) for column in columns})
     )
-    if applied:
-        upstream = mirror.upstream_values(data)
-        mirror.after_save(record, data, tuple(name for name in mirror.related if upstream[name] != sent_values[name]))
     return bool(applied)
 
 

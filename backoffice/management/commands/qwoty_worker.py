@@ -8,13 +8,14 @@ records at once for the memory of one process. One dispatcher loop owns the task
   claims as many tasks as threads are free. The threads only run tasks, so a push costs the
   queue no write transaction of its own: SQLite writes one transaction at a time, and the
   staff's saves share that lock.
-Tasks run as in django-tasks-db's `Worker.run_task` (same signals, same result fields); the push
-layer's conditional claim keeps one record to one thread. A worker killed before writing a
+Tasks run as in django-tasks-db's `Worker.run_task` (same signals, same result fields), except that
+a task's row says RUNNING until the dispatcher's next round (`task_finished` fires before), and its
+`finished_at` is the latest of the tasks that ended alike in that round. The push layer's
+conditional claim keeps one record to one thread. A worker killed before writing a
 result leaves its task RUNNING, as `db_worker` would: the sweep recovers records, never tasks.
 SIGINT/SIGTERM stop claiming, let running pushes finish, write their results, then exit.
 """
 
-import json
 import logging
 import queue
 import signal
@@ -76,9 +77,10 @@ class Command(BaseCommand):
                 try:
                     tasks = _write_and_claim(unwritten, queues, worker_id, limit=slots)
                 except DatabaseError:
-                    logger.exception("Could not claim tasks; trying again")
+                    logger.exception("Could not write results and claim tasks; writing the results one by one")
                     connection.close()  # a fresh connection next time
-                    tasks = None
+                    _write_each(unwritten)  # so that one result the database refuses cannot stop the queue
+                    tasks = []
                 if tasks is not None:
                     unwritten.clear()
                 for _ in range(slots - len(tasks or ())):
@@ -89,10 +91,7 @@ class Command(BaseCommand):
                 for task in tasks:
                     pool.submit(_run, task, finished, free)
             self.stdout.write("qwoty_worker: stopping after the pushes in flight")
-        unwritten.extend(_take_all(finished))
-        if unwritten:
-            with exclusive_transaction(DBTaskResult.objects.db):
-                _write_results(unwritten)
+        _write_each([*unwritten, *_take_all(finished)])
         connection.close()
 
 
@@ -137,14 +136,25 @@ def _write_results(done: list[DBTaskResult]) -> None:
     bulk_update's CASE per row. `finished_at` is the latest of the group, within one round."""
     groups: dict[str, list[DBTaskResult]] = defaultdict(list)
     for db_task in done:
-        outcome = [getattr(db_task, name) for name in OUTCOME_FIELDS]
-        groups[json.dumps(outcome, sort_keys=True)].append(db_task)
+        # repr, not json.dumps: it never raises, and equal outcomes (built alike) group together.
+        groups[repr([getattr(db_task, name) for name in OUTCOME_FIELDS])].append(db_task)
     for group in groups.values():
         first = group[0]
         DBTaskResult.objects.filter(pk__in=[db_task.pk for db_task in group]).update(
             **{name: getattr(first, name) for name in OUTCOME_FIELDS},
             finished_at=max(db_task.finished_at for db_task in group),
         )
+
+
+def _write_each(done: list[DBTaskResult]) -> None:
+    """Each result in its own transaction (SQLite's busy timeout waits for the lock); one that cannot be
+    written is logged and left RUNNING, as a killed worker leaves it: the push layer never relies on it."""
+    for db_task in done:
+        try:
+            with exclusive_transaction(DBTaskResult.objects.db):
+                _write_results([db_task])
+        except DatabaseError:
+            logger.exception("Could not write the result of task %s", db_task.id)
 
 
 def _take_all(finished: queue.SimpleQueue) -> list[DBTaskResult]:
