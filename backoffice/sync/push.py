@@ -218,11 +218,10 @@ def _apply_whole_answer(mirror, record, data: dict) -> bool:
     names = mirror.fields + mirror.readonly
     mirror.assign(record, data, names)
     _mark_synced(record, data)
-    columns = [*(name for name in names if name not in mirror.related), *_ANSWER_FIELDS]
     applied = (
         type(record)
         .objects.filter(pk=record.pk, version=record.version)
-        .update(**{column: getattr(record, column) for column in columns})
+        .update(**{column: getattr(record, column) for column in (*names, *_ANSWER_FIELDS)})
     )
     return bool(applied)
 
