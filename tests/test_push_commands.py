@@ -79,9 +79,10 @@ def test_qwoty_worker_writes_each_result_in_its_next_claim_transaction(pulled):
     DBTaskResult.objects.filter(pk=gone.id).update(task_path="tests.removed_module.removed_task")  # code since deleted
     claimed = qwoty_worker._write_and_claim([], ["default"], "worker-1", limit=8)
     assert len(claimed) == 3
-    finished, free = queue.SimpleQueue(), threading.Semaphore(0)
+    finished, places = queue.SimpleQueue(), qwoty_worker.Places(capacity=3)
+    places.take(len(claimed))
     for db_task in claimed:
-        qwoty_worker._run(db_task, finished, free)
+        qwoty_worker._run(db_task, finished, places)
     running = DBTaskResult.objects.values_list("status", "worker_ids", "started_at")
     assert [(status, worker_ids) for status, worker_ids, _ in running] == [("RUNNING", ["worker-1"])] * 3
     assert all(started_at for *_, started_at in running)
@@ -94,8 +95,20 @@ def test_qwoty_worker_writes_each_result_in_its_next_claim_transaction(pulled):
     assert "this task always fails" in results["broken_task"].traceback
     assert results["removed_task"].status == "FAILED"
     assert results["removed_task"].exception_class_path == "builtins.ModuleNotFoundError"
-    assert [free.acquire(blocking=False) for _ in claimed] == [True] * 3  # each run gave its thread back
+    assert places.free == 3  # each run gave its place back
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Through the pool"}]
+
+
+def test_the_dispatcher_claims_a_whole_batch_once_that_many_places_are_free():
+    places = qwoty_worker.Places(capacity=8)  # 4 threads: 4 running, 4 waiting behind them
+    assert places.wait_for(4, timeout=0) == 8  # idle: room for two batches
+    places.take(7)
+    assert places.wait_for(4, timeout=0.01) == 0  # 1 free place: no round for a single task
+    give_back = [threading.Timer(0.05 * n, places.give_back) for n in (1, 2, 3)]
+    for timer in give_back:
+        timer.start()
+    assert places.wait_for(4, timeout=5) == 4  # wakes when the third push ends, not before
+    assert places.free == 4
 
 
 def test_a_result_the_database_refuses_is_logged_and_the_others_are_still_written(pulled, monkeypatch, caplog):
@@ -104,7 +117,7 @@ def test_a_result_the_database_refuses_is_logged_and_the_others_are_still_writte
     refused, accepted = qwoty_worker._write_and_claim([], ["default"], "worker-1", limit=8)
     finished = queue.SimpleQueue()
     for db_task in (refused, accepted):
-        qwoty_worker._run(db_task, finished, threading.Semaphore(0))
+        qwoty_worker._run(db_task, finished, qwoty_worker.Places(capacity=0))
     write = qwoty_worker._write_results
 
     def refuse_one(done):

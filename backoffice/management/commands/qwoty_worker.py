@@ -5,9 +5,13 @@ records at once for the memory of one process. One dispatcher loop owns the task
 - it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
   write lock (staff saves would queue behind it);
 - in one transaction it writes the results of the tasks finished since its last round and
-  claims as many tasks as threads are free. The threads only run tasks, so a push costs the
-  queue no write transaction of its own: SQLite writes one transaction at a time, and the
-  staff's saves share that lock.
+  claims a batch of tasks. The threads only run tasks, so a push costs the queue no write
+  transaction of its own: SQLite writes one transaction at a time, and the staff's saves share
+  that lock.
+- it claims a whole batch (as many tasks as threads) once that many places are free, and keeps
+  up to one batch queued behind the running pushes, so the threads never wait for a round and a
+  round serves a batch of pushes, not one. A claimed task that waits its turn is RUNNING already;
+  if the worker dies, the sweep re-queues its record (it never relies on the task row).
 Tasks run as in django-tasks-db's `Worker.run_task` (same signals, same result fields), except that
 a task's row says RUNNING until the dispatcher's next round (`task_finished` fires before), and its
 `finished_at` is the latest of the tasks that ended alike in that round. The push layer's
@@ -63,16 +67,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         self.stdout.write(f"qwoty_worker: {threads} threads on queue {queue_name}")
-        free = threading.Semaphore(threads)
+        places = Places(capacity=2 * threads)  # the running pushes and one batch waiting behind them
         finished: queue.SimpleQueue[DBTaskResult] = queue.SimpleQueue()
         unwritten: list[DBTaskResult] = []
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="push") as pool:
             while running.is_set():
-                if not free.acquire(timeout=0.5):  # every thread busy; wake up now and then for signals
+                slots = places.wait_for(threads, timeout=0.5)  # wakes up now and then for signals
+                if not slots:
                     continue
-                slots = 1
-                while slots < threads and free.acquire(blocking=False):
-                    slots += 1
                 unwritten.extend(_take_all(finished))
                 try:
                     tasks = _write_and_claim(unwritten, queues, worker_id, limit=slots)
@@ -83,13 +85,12 @@ class Command(BaseCommand):
                     tasks = []
                 if tasks is not None:
                     unwritten.clear()
-                for _ in range(slots - len(tasks or ())):
-                    free.release()
                 if not tasks:
                     time.sleep(interval)
                     continue
+                places.take(len(tasks))
                 for task in tasks:
-                    pool.submit(_run, task, finished, free)
+                    pool.submit(_run, task, finished, places)
             self.stdout.write("qwoty_worker: stopping after the pushes in flight")
         _write_each([*unwritten, *_take_all(finished)])
         connection.close()
@@ -164,7 +165,29 @@ def _take_all(finished: queue.SimpleQueue) -> list[DBTaskResult]:
     return taken
 
 
-def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, free: threading.Semaphore) -> None:
+class Places:
+    """How many more tasks the pool may hold (running or waiting for a thread)."""
+
+    def __init__(self, capacity: int):
+        self.free = capacity
+        self._changed = threading.Condition()
+
+    def wait_for(self, batch: int, *, timeout: float) -> int:
+        """The free places once there are `batch` of them, or 0 after `timeout`."""
+        with self._changed:
+            return self.free if self._changed.wait_for(lambda: self.free >= batch, timeout) else 0
+
+    def take(self, count: int) -> None:
+        with self._changed:
+            self.free -= count
+
+    def give_back(self) -> None:
+        with self._changed:
+            self.free += 1
+            self._changed.notify()
+
+
+def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places) -> None:
     """Run one task as `Worker.run_task` does, but leave writing its result to the dispatcher."""
     try:
         task = db_task.task
@@ -182,7 +205,7 @@ def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, free: threading.Sem
         _failed(db_task, exc)
     finally:
         finished.put(db_task)
-        free.release()
+        places.give_back()
         close_old_connections()  # drops this thread's connection only if it broke
 
 
