@@ -126,6 +126,32 @@ def test_customer_id_is_never_sent_and_cannot_change(pulled, drain, staff):
     assert [p["body"] for p in patches(pulled)] == [{"first_name": "Zoé"}]
 
 
+def test_an_attempt_names_whoever_made_the_latest_of_the_edits_it_carries(pulled, drain, staff):
+    other = get_user_model().objects.create_user("second-editor", password="x")
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "First"})
+    catalog_update(catalog=Catalog.objects.get(pk=catalog.pk), user=other, data={"reference": "SECOND"})
+    drain()
+    (attempt,) = PushAttempt.objects.all()
+    assert attempt.request_body == {"name": "First", "reference": "SECOND"}
+    assert attempt.user == other
+
+
+def test_the_migration_fills_edited_by_from_the_change_history(pulled, staff):
+    from django.apps import apps
+
+    from backoffice.sync.backfill import edited_by_from_history
+
+    other = get_user_model().objects.create_user("second-editor", password="x")
+    edited, untouched = Catalog.objects.all()[:2]
+    Change.objects.create(resource="catalogs", record_id=edited.pk, user=staff, changes={})
+    Change.objects.create(resource="catalogs", record_id=edited.pk, user=other, changes={})
+    Change.objects.create(resource="contacts", record_id=untouched.pk, user=staff, changes={})  # another resource
+    edited_by_from_history("catalogs", "catalog", "catalogs")(apps, None)
+    assert Catalog.objects.get(pk=edited.pk).edited_by == other
+    assert Catalog.objects.get(pk=untouched.pk).edited_by is None
+
+
 def test_tax_ids_go_up_as_the_whole_ordered_list(pulled, drain, staff):
     customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
     new_list = [{"tax": "SIREN", "tax_value": "732829320"}, *[t.as_upstream() for t in customer.tax_ids.all()]]

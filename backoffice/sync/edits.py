@@ -52,15 +52,17 @@ def record_update(*, record, user, data: dict, expected_version: int | None = No
     if not changed:
         return current
     _assign_validated(current, {name: value for name, value in changed.items() if name not in mirror.related})
+    editor = user if user and user.is_authenticated else None
     current.version += 1
+    current.edited_by = editor
     update_fields = [name for name in changed if name not in mirror.related]
-    current.save(update_fields=[*update_fields, "version"])
+    current.save(update_fields=[*update_fields, "version", "edited_by"])
     # Related upstream fields (a customer's tax IDs) are rewritten after the row is saved.
     mirror.after_save(current, changed, tuple(name for name in changed if name in mirror.related))
     Change.objects.create(
         resource=mirror.resource,
         record_id=current.pk,
-        user=user if user and user.is_authenticated else None,
+        user=editor,
         changes={name: [before[name], mirrors.to_json(value)] for name, value in changed.items()},
     )
     return current

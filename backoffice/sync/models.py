@@ -36,6 +36,11 @@ class SyncedRecord(models.Model):
     # Bumped by every staff save: optimistic locking against lost updates, and how the push
     # layer notices an edit made while a PATCH was in flight.
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Who made the latest staff edit (as the newest `Change` says): each push attempt names them,
+    # without a query of the change history per push.
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     # Push bookkeeping, owned by backoffice.sync.push (not by the task queue).
     push_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     next_push_at = models.DateTimeField(null=True, blank=True, editable=False)

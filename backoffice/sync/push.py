@@ -24,7 +24,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from backoffice.models import Change
 from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
 from backoffice.redaction import redact
@@ -314,12 +313,8 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
         error_kind=error.kind if error else "",
         error_message=error.message if error else "",
         attempt=record.push_attempts + 1,
-        user_id=_last_editor_id(mirror.resource, record.pk),
+        user_id=record.edited_by_id,
     )
-
-
-def _last_editor_id(resource: str, record_id):
-    return Change.objects.filter(resource=resource, record_id=record_id).values_list("user_id", flat=True).first()
 
 
 # -- the target: pause, resume, rate limit --------------------------------------------------------
