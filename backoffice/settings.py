@@ -85,6 +85,8 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with each process's write transactions queued on a lock (backoffice/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "backoffice.sqlite"
     # WAL and a busy timeout let the web server and the worker share the file without "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {

@@ -24,7 +24,7 @@ def test_defaults_are_sqlite_and_the_bundled_sandbox():
     result = settings_in_subprocess({}, "DEBUG", "DATABASES", "QWOTY_API_URL", "QWOTY_API_TOKEN")
     values = json.loads(result.stdout)
     assert values["DEBUG"] is True
-    assert values["DATABASES"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["DATABASES"]["ENGINE"] == "backoffice.sqlite"  # Django's, with writers queued per process
     assert values["QWOTY_API_URL"] == "http://127.0.0.1:8765/api"
     assert values["QWOTY_API_TOKEN"] == "qwoty_sandbox_token"
 

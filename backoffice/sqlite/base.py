@@ -1,0 +1,67 @@
+"""Django's SQLite backend, with one write transaction per process at a time, queued on a lock.
+
+SQLite lets one transaction write at a time. A connection that finds the file locked sleeps in
+SQLite's busy handler (1, 2, 5, 10… up to 100 ms between tries), so when a worker's threads and
+the staff's saves all wait there, the lock sits free while they sleep and the waits pile up. Here
+the threads of one process queue on a Python lock instead, and the next one starts the moment the
+previous one commits; only one thread per process ever sleeps in the busy handler. Measured with
+`make bench-push`: about a third more pushes per second, and staff saves wait less (see README).
+
+Only transactions that write take the lock: `atomic()` blocks, which begin IMMEDIATE (settings.py),
+and django-tasks-db's EXCLUSIVE ones. A thread that cannot have the lock within the database's
+`timeout` gets the same "database is locked" error SQLite would give. In-memory databases are
+private to their connection and take no lock.
+"""
+
+import threading
+
+from django.db import OperationalError
+from django.db.backends.sqlite3 import base
+
+_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
+
+
+def writer_lock(name: str) -> threading.Lock:
+    """This process's lock for the database file `name`."""
+    with _locks_lock:
+        return _locks.setdefault(name, threading.Lock())
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    _writing = None  # the lock this connection holds, while in a write transaction
+
+    def _start_transaction_under_autocommit(self):
+        self._lock_for_writing()
+        try:
+            super()._start_transaction_under_autocommit()
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _set_autocommit(self, autocommit):
+        # Back to autocommit: the outermost atomic() block has committed or rolled back.
+        try:
+            super()._set_autocommit(autocommit)
+        finally:
+            if autocommit:
+                self._unlock()
+
+    def _close(self):
+        try:
+            super()._close()
+        finally:
+            self._unlock()
+
+    def _lock_for_writing(self) -> None:
+        if self.transaction_mode not in ("IMMEDIATE", "EXCLUSIVE") or self.is_in_memory_db():
+            return
+        lock = writer_lock(str(self.settings_dict["NAME"]))
+        if not lock.acquire(timeout=self.settings_dict["OPTIONS"].get("timeout", 5)):
+            raise OperationalError("database is locked")
+        self._writing = lock
+
+    def _unlock(self) -> None:
+        if self._writing is not None:
+            lock, self._writing = self._writing, None
+            lock.release()
