@@ -17,8 +17,6 @@ from django.db.models.sql.where import WhereNode
 from backoffice.sync.models import SyncStatus
 
 COUNT_CAP = 500  # "1-100 of 500+": enough to tell a broad search from a narrow one
-# Sync bookkeeping no list shows: the upstream snapshot and conflict JSON are the widest columns.
-HEAVY_COLUMNS = ("last_synced", "sync_conflict")
 PER_PAGE_CHOICES = (25, 50, 100)
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 100

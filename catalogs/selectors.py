@@ -3,10 +3,12 @@
 from django.db.models import Q, QuerySet
 
 from backoffice.bulk import BulkPreview, preview
-from backoffice.listing import HEAVY_COLUMNS, icontains_any, id_match, matching_all, ordering
+from backoffice.listing import icontains_any, id_match, matching_all, ordering
 
 from .models import Catalog
 
+# What a list row shows (a SQLite row costs a date parse per datetime column read).
+LIST_COLUMNS = ("name", "reference", "api_name", "is_active", "sync_status", "sync_error", "updated_at")
 SORT_COLUMNS = {
     "name": ("name",),
     "reference": ("reference", "name"),
@@ -23,7 +25,7 @@ def _catalog_matches(term: str) -> Q:
 
 
 def catalog_list(*, q: str = "", active: str = "", sync_status: str = "", sort: str = "name") -> QuerySet[Catalog]:
-    catalogs = Catalog.objects.defer(*HEAVY_COLUMNS)
+    catalogs = Catalog.objects.only(*LIST_COLUMNS)
     if q:
         catalogs = catalogs.filter(matching_all(q, _catalog_matches))
     if active:
