@@ -80,6 +80,26 @@ def test_several_workers_never_push_one_record_twice_at_once_and_skip_none(pulle
     assert harness.differences_with_upstream() == []
 
 
+def test_on_sigterm_the_tasks_still_waiting_for_a_thread_go_back_to_the_queue(pulled):
+    pulled.faults(latency_ms=1500)
+    catalogs = list(Catalog.objects.all()[:8])  # 4 threads: 4 pushes in flight, 4 claimed behind them
+    for n, catalog in enumerate(catalogs):
+        catalog_update(catalog=catalog, user=None, data={"name": f"Batch {n}"})
+    worker = harness.start_worker(threads=4)
+    try:
+        wait_for(lambda: len(pulled.received("PATCH")) == 4, 10, "four PATCHes in flight")
+        wait_for(lambda: not DBTaskResult.objects.filter(status="READY").exists(), 5, "both batches claimed")
+    finally:
+        harness.stop(worker)
+    assert worker.returncode == 0
+    assert len(pulled.received("PATCH")) == 4  # the waiting batch was not pushed on the way out...
+    rows = DBTaskResult.objects.values_list("status", "started_at", "worker_ids")
+    assert sorted(status for status, *_ in rows) == ["READY"] * 4 + ["SUCCESSFUL"] * 4
+    assert {(started, tuple(ids)) for status, started, ids in rows if status == "READY"} == {(None, ())}
+    statuses = Catalog.objects.filter(pk__in=[c.pk for c in catalogs]).values_list("sync_status", flat=True)
+    assert sorted(statuses) == [SyncStatus.PENDING] * 4 + [SyncStatus.SYNCED] * 4  # ...and waits for the next
+
+
 def test_qwoty_worker_pushes_in_parallel_and_finishes_its_pushes_on_sigterm(pulled):
     pulled.faults(latency_ms=1500)
     catalogs = list(Catalog.objects.all()[:4])

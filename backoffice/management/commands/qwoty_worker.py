@@ -8,16 +8,17 @@ records at once for the memory of one process. One dispatcher loop owns the task
   claims a batch of tasks. The threads only run tasks, so a push costs the queue no write
   transaction of its own: SQLite writes one transaction at a time, and the staff's saves share
   that lock.
-- it claims a whole batch (as many tasks as threads) once that many places are free, and keeps
-  up to one batch queued behind the running pushes, so the threads never wait for a round and a
-  round serves a batch of pushes, not one. A claimed task that waits its turn is RUNNING already;
-  if the worker dies, the sweep re-queues its record (it never relies on the task row).
+- it claims a batch (as many tasks as threads) once that many places are free, and keeps up to
+  one batch queued behind the running pushes, so the threads never wait for a round and a round
+  serves a batch of pushes, not one. A claimed task that waits its turn is RUNNING already; if the
+  worker dies, the sweep re-queues its record (it never relies on the task row).
 Tasks run as in django-tasks-db's `Worker.run_task` (same signals, same result fields), except that
 a task's row says RUNNING until the dispatcher's next round (`task_finished` fires before), and its
 `finished_at` is the latest of the tasks that ended alike in that round. The push layer's
 conditional claim keeps one record to one thread. A worker killed before writing a
 result leaves its task RUNNING, as `db_worker` would: the sweep recovers records, never tasks.
-SIGINT/SIGTERM stop claiming, let running pushes finish, write their results, then exit.
+SIGINT/SIGTERM stop claiming, let running pushes finish, write their results, give the tasks
+still waiting for a thread back to the queue (READY), then exit.
 """
 
 import logging
@@ -26,7 +27,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from traceback import format_exception
 
 from django.conf import settings
@@ -70,14 +71,15 @@ class Command(BaseCommand):
         places = Places(capacity=2 * threads)  # the running pushes and one batch waiting behind them
         finished: queue.SimpleQueue[DBTaskResult] = queue.SimpleQueue()
         unwritten: list[DBTaskResult] = []
+        submitted: dict[Future, DBTaskResult] = {}
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="push") as pool:
             while running.is_set():
-                slots = places.wait_for(threads, timeout=0.5)  # wakes up now and then for signals
-                if not slots:
+                if not places.wait_for(threads, timeout=0.5):  # wakes up now and then for signals
                     continue
                 unwritten.extend(_take_all(finished))
+                submitted = {future: task for future, task in submitted.items() if not future.done()}
                 try:
-                    tasks = _write_and_claim(unwritten, queues, worker_id, limit=slots)
+                    tasks = _write_and_claim(unwritten, queues, worker_id, limit=threads)
                 except DatabaseError:
                     logger.exception("Could not write results and claim tasks; writing the results one by one")
                     connection.close()  # a fresh connection next time
@@ -90,9 +92,12 @@ class Command(BaseCommand):
                     continue
                 places.take(len(tasks))
                 for task in tasks:
-                    pool.submit(_run, task, finished, places)
+                    submitted[pool.submit(_run, task, finished, places)] = task
             self.stdout.write("qwoty_worker: stopping after the pushes in flight")
+            # The batch waiting for a thread goes back to the queue, for this worker's successor.
+            pool.shutdown(wait=True, cancel_futures=True)
         _write_each([*unwritten, *_take_all(finished)])
+        _give_back([task for future, task in submitted.items() if future.cancelled()], worker_id)
         connection.close()
 
 
@@ -156,6 +161,20 @@ def _write_each(done: list[DBTaskResult]) -> None:
                 _write_results([db_task])
         except DatabaseError:
             logger.exception("Could not write the result of task %s", db_task.id)
+
+
+def _give_back(tasks: list[DBTaskResult], worker_id: str) -> None:
+    """Tasks claimed but never started: READY again, as before the claim (a killed worker leaves them RUNNING,
+    and the sweep re-queues their records)."""
+    for db_task in tasks:
+        try:
+            DBTaskResult.objects.filter(pk=db_task.pk, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.READY,
+                started_at=None,
+                worker_ids=[id_ for id_ in db_task.worker_ids if id_ != worker_id],
+            )
+        except DatabaseError:
+            logger.exception("Could not give task %s back to the queue", db_task.id)
 
 
 def _take_all(finished: queue.SimpleQueue) -> list[DBTaskResult]:
