@@ -86,6 +86,7 @@ def main() -> int:
             saves_down += paced_edits(block, args.save_rate)
             sandbox.faults(outage=False, latency_ms=args.latency_ms)
             push.resume_target()
+            _reset_backoff(mirrors)  # the outage's retries are due now: edits to them push again at once
             saves_up += paced_edits(block, args.save_rate)
         harness.wait_until_all_synced(timeout=300)
         _reset_backoff(mirrors)

@@ -1,4 +1,5 @@
-"""Data migrations shared by the mirrored apps."""
+"""Data migrations shared by the mirrored apps. Migrations run this code as it is now: change it only
+in ways that suit every migration that calls it."""
 
 from django.db.models import OuterRef, Subquery
 
