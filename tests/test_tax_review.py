@@ -7,13 +7,14 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.template import Context, Template
 from django.urls import reverse
 
 from backoffice.models import Change
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.context import applying_upstream
 from backoffice.sync.models import SyncStatus
-from backoffice.templatetags.backoffice import record_url
+from backoffice.templatetags.backoffice import record_path
 from customers import tax_review
 from customers.mirror import set_tax_ids
 from customers.models import Customer, TaxId, TaxIdReview
@@ -675,4 +676,9 @@ def test_validate_tax_ids_command_recomputes_stale_verdicts_and_keeps_decisions(
     ],
 )
 def test_record_url_is_what_reverse_gives(name, pk):
-    assert record_url(name, pk) == reverse(name, args=[pk])
+    assert record_path(name, pk) == reverse(name, args=[pk])
+    # In a template, each row's URL is its own, though the pattern is looked up once per render.
+    other = uuid.uuid4() if isinstance(pk, uuid.UUID) else pk + 1
+    rows = Template("{% load backoffice %}{% for pk in pks %}{% record_url name pk %} {% endfor %}")
+    rendered = rows.render(Context({"name": name, "pks": [pk, other]}))
+    assert rendered.split() == [reverse(name, args=[pk]), reverse(name, args=[other])]
