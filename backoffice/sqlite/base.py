@@ -11,8 +11,8 @@ worker pushes.
 Write transactions take the lock: `atomic()` blocks, which begin IMMEDIATE (settings.py), and
 django-tasks-db's EXCLUSIVE ones. Single statements in autocommit mode (a `save()` outside
 `atomic()`) do not, and wait in SQLite as before. A thread that cannot have the lock within the
-database's `timeout` gets the same "database is locked" error SQLite would give. In-memory databases take no
-lock: no other process can open them.
+database's `timeout` gets the same "database is locked" error SQLite would give. In-memory
+databases take no lock: no other process can open them.
 """
 
 import functools

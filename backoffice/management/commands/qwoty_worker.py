@@ -5,7 +5,7 @@ records at once for the memory of one process. One dispatcher loop owns the task
 - it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
   write lock (staff saves would queue behind it);
 - in one transaction it writes the results of the tasks finished since its last round and
-  claims a batch of tasks. The threads only run tasks, so a push costs the queue no write
+  claims the next batch of tasks. The threads only run tasks, so a push costs the queue no write
   transaction of its own: SQLite writes one transaction at a time, and the staff's saves share
   that lock.
 - it claims a batch (as many tasks as threads) once that many places are free, and keeps up to
@@ -191,10 +191,10 @@ class Places:
         self.free = capacity
         self._changed = threading.Condition()
 
-    def wait_for(self, batch: int, *, timeout: float) -> int:
-        """The free places once there are `batch` of them, or 0 after `timeout`."""
+    def wait_for(self, batch: int, *, timeout: float) -> bool:
+        """Whether `batch` places are free, waiting up to `timeout` seconds for them."""
         with self._changed:
-            return self.free if self._changed.wait_for(lambda: self.free >= batch, timeout) else 0
+            return self._changed.wait_for(lambda: self.free >= batch, timeout)
 
     def take(self, count: int) -> None:
         with self._changed:
