@@ -4,7 +4,7 @@ With the sandbox at 50 ms per request: 2,000 edits over 1,000 records through ou
 (outbox + worker processes), then the naive design, a synchronous PATCH inside the post_save
 handler, on the same data. Also save p95 with the upstream at 50 ms vs with the upstream down,
 at a staff pace (20 saves a second; the flat-out saves of the throughput run are reported too),
-and the workers' memory.
+one worker's pushes per second when it has the machine to itself, and the workers' memory.
 """
 
 import argparse
@@ -112,9 +112,26 @@ def main() -> int:
     finally:
         for worker in workers:
             harness.stop(worker)
+
+    # 3. One worker alone, without the writer's share of the CPU and of the write lock: every record
+    # edited once while pushing is paused, then all released at once to a warm worker.
+    push.pause_target("bench-push: holding the pushes back")
+    for mirror, pk in records:
+        edit(mirror, pk)
+    worker = harness.start_worker(threads=args.threads, **WORKER_SETTINGS)
+    try:
+        harness.wait_until_no_task_ready(timeout=60)  # it has seen the pause: it is up and idle
+        cpu_before_alone = harness.cpu_seconds(worker.pid)
+        started = time.perf_counter()
+        push.resume_target()
+        drained_alone = harness.wait_until_all_synced(timeout=300, poll=0.05)
+        alone_seconds = time.perf_counter() - started
+        alone_cpu = harness.cpu_seconds(worker.pid) - cpu_before_alone
+    finally:
+        harness.stop(worker)
     lost = harness.differences_with_upstream()
 
-    # 3. The naive baseline: a synchronous PATCH inside the post_save handler.
+    # 4. The naive baseline: a synchronous PATCH inside the post_save handler.
     client = QwotyClient()
 
     def naive_push(sender, instance, **kwargs):
@@ -160,10 +177,15 @@ def main() -> int:
         + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in cpu.items())
         + f"; worker CPU per PATCH {worker_cpu / max(patches, 1) * 1000:.1f} ms"
     )
+    print(
+        f"one worker alone: {len(records)} pushes in {alone_seconds:.1f}s, {len(records) / alone_seconds:.0f} pushes/s "
+        f"({args.threads} threads at {args.latency_ms} ms allow {args.threads * 1000 / args.latency_ms:.0f}/s); "
+        f"worker CPU per push {alone_cpu / len(records) * 1000:.1f} ms"
+    )
     print(f"worker RSS: {', '.join(f'{kib / 1024:.0f} MiB' for kib in rss)}")
     print(f"records differing from Qwoty after the run: {len(lost)}")
     sandbox.stop()
-    return 0 if drained and synced_after_outages and not lost else 1
+    return 0 if drained and synced_after_outages and drained_alone and not lost else 1
 
 
 def _reset_backoff(mirrors):

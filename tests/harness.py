@@ -101,6 +101,18 @@ def wait_until_all_synced(*, timeout: float, poll: float = 0.1, on_wait=None) ->
     return unsynced_count() == 0
 
 
+def wait_until_no_task_ready(*, timeout: float) -> bool:
+    """Until the worker has taken every task that is due (queued ones with a later `run_after` aside)."""
+    from django_tasks_db.models import DBTaskResult
+
+    deadline = time.monotonic() + timeout
+    while DBTaskResult.objects.ready().exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def fetch_upstream(resource: str) -> dict[str, dict]:
     """Every upstream object of a resource, by id, read through the list endpoint."""
     client = QwotyClient()
