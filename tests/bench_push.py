@@ -120,7 +120,7 @@ def main() -> int:
         edit(mirror, pk)
     worker = harness.start_worker(threads=args.threads, **WORKER_SETTINGS)
     try:
-        harness.wait_until_no_task_ready(timeout=60)  # it has seen the pause: it is up and idle
+        worker_ready = harness.wait_until_no_task_ready(timeout=60)  # it has seen the pause: it is up and idle
         cpu_before_alone = harness.cpu_seconds(worker.pid)
         started = time.perf_counter()
         push.resume_target()
@@ -185,7 +185,7 @@ def main() -> int:
     print(f"worker RSS: {', '.join(f'{kib / 1024:.0f} MiB' for kib in rss)}")
     print(f"records differing from Qwoty after the run: {len(lost)}")
     sandbox.stop()
-    return 0 if drained and synced_after_outages and drained_alone and not lost else 1
+    return 0 if drained and synced_after_outages and worker_ready and drained_alone and not lost else 1
 
 
 def _reset_backoff(mirrors):

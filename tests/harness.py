@@ -91,26 +91,26 @@ def unsynced_count() -> int:
 
 
 def wait_until_all_synced(*, timeout: float, poll: float = 0.1, on_wait=None) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if unsynced_count() == 0:
-            return True
-        if on_wait:
-            on_wait()
-        time.sleep(poll)
-    return unsynced_count() == 0
+    return _poll_until(lambda: unsynced_count() == 0, timeout=timeout, poll=poll, on_wait=on_wait)
 
 
 def wait_until_no_task_ready(*, timeout: float) -> bool:
     """Until the worker has taken every task that is due (queued ones with a later `run_after` aside)."""
     from django_tasks_db.models import DBTaskResult
 
+    return _poll_until(lambda: not DBTaskResult.objects.ready().exists(), timeout=timeout, poll=0.05)
+
+
+def _poll_until(condition, *, timeout: float, poll: float, on_wait=None) -> bool:
+    """Whether `condition()` came true within `timeout` seconds, checked every `poll` seconds (and once at the end)."""
     deadline = time.monotonic() + timeout
-    while DBTaskResult.objects.ready().exists():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        if on_wait:
+            on_wait()
+        time.sleep(poll)
+    return condition()
 
 
 def fetch_upstream(resource: str) -> dict[str, dict]:
