@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.models import Change
-from backoffice.sync import push
+from backoffice.sync import push, statements
 from backoffice.sync.edits import StaleEdit
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
 from catalogs.models import Catalog
@@ -408,7 +408,11 @@ def test_request_slots_are_spaced_by_the_rate_limit(settings):
     settings.QWOTY_PUSH_RATE_PER_SECOND = 4
     state = TargetState.objects.create(target=push.TARGET)
     now = timezone.now()
-    waits = [push._take_request_slot(state, now) for _ in range(3)]
+    waits = []
+    for _ in range(3):
+        with transaction.atomic():  # as `_claim` does: the slot is read with the target's row locked
+            locked = statements.select_for_update(TargetState, push.TARGET, ("next_slot_at",))
+            waits.append(push._take_request_slot(locked["next_slot_at"], now))
     assert waits == [0.0, 0.25, 0.5]
     state.refresh_from_db()
     assert state.next_slot_at == now + timedelta(seconds=0.75)  # shared through the database by every worker

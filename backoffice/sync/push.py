@@ -29,6 +29,7 @@ from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorize
 from backoffice.redaction import redact
 
 from . import mirror as mirrors
+from . import statements
 from .backoff import backoff_delay
 from .context import applying_upstream
 from .models import PushAttempt, SyncStatus, Target, TargetState
@@ -51,6 +52,10 @@ _thread = threading.local()
 # -- staff side: edits mark records dirty -------------------------------------------------------
 
 
+# A record in these states has its push queued already (or, in conflict, waits for staff).
+_ALREADY_DIRTY = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.CONFLICT)
+
+
 def mark_dirty(record) -> bool:
     """A staff edit was saved: make the record pending and enqueue its push, in the edit's transaction.
 
@@ -58,12 +63,12 @@ def mark_dirty(record) -> bool:
     being pushed is re-queued by the worker when it sees the newer edit, and one in conflict
     waits for staff to choose a side.
     """
-    now = timezone.now()
-    moved = (
-        type(record)
-        .objects.filter(pk=record.pk)
-        .exclude(sync_status__in=[SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.CONFLICT])
-        .update(sync_status=SyncStatus.PENDING, sync_error="", push_attempts=0, next_push_at=now)
+    moved = statements.update(
+        type(record),
+        record.pk,
+        {"sync_status": SyncStatus.PENDING, "sync_error": "", "push_attempts": 0, "next_push_at": timezone.now()},
+        where="{sync_status} NOT IN (%s, %s, %s)",
+        params=tuple(("sync_status", status) for status in _ALREADY_DIRTY),
     )
     if moved:
         record.sync_status = SyncStatus.PENDING
@@ -156,18 +161,23 @@ def _claim(mirror, record_id):
     Returns (PUSHING, seconds to wait for its slot), or (PAUSED | NOT_DUE, 0). The claim is one
     conditional UPDATE, so when two workers race for a record only one gets it.
     """
-    state, _ = TargetState.objects.select_for_update().get_or_create(target=TARGET)
-    if state.paused:
+    state = statements.select_for_update(TargetState, TARGET, ("paused", "next_slot_at"))
+    if state is None:  # the first push ever
+        target_state()
+        return _claim(mirror, record_id)
+    if state["paused"]:
         return PAUSED, 0
     now = timezone.now()
-    claimed = (
-        mirror.model.objects.filter(pk=record_id, sync_status=SyncStatus.PENDING)
-        .filter(Q(next_push_at__isnull=True) | Q(next_push_at__lte=now))
-        .update(sync_status=SyncStatus.PUSHING, pushing_since=now)
+    claimed = statements.update(
+        mirror.model,
+        record_id,
+        {"sync_status": SyncStatus.PUSHING, "pushing_since": now},
+        where="{sync_status} = %s AND ({next_push_at} IS NULL OR {next_push_at} <= %s)",
+        params=(("sync_status", SyncStatus.PENDING), ("next_push_at", now)),
     )
     if not claimed:
         return NOT_DUE, 0
-    return PUSHING, _take_request_slot(state, now)
+    return PUSHING, _take_request_slot(state["next_slot_at"], now)
 
 
 @transaction.atomic
@@ -195,7 +205,7 @@ _ANSWER_FIELDS = (
 @transaction.atomic
 def _on_success(mirror, record, sent_values: dict, data: dict, attempt: PushAttempt) -> None:
     """Qwoty's answer becomes the snapshot and is applied to every field not edited while in flight."""
-    attempt.save()
+    statements.insert(attempt)
     with applying_upstream():
         if _apply_whole_answer(mirror, record, data):
             return
@@ -217,12 +227,9 @@ def _apply_whole_answer(mirror, record, data: dict) -> bool:
     names = mirror.fields + mirror.readonly
     mirror.assign(record, data, names)
     _mark_synced(record, data)
-    applied = (
-        type(record)
-        .objects.filter(pk=record.pk, version=record.version)
-        .update(**{column: getattr(record, column) for column in (*names, *_ANSWER_FIELDS)})
-    )
-    return bool(applied)
+    values = {name: getattr(record, name) for name in (*names, *_ANSWER_FIELDS)}
+    guard = {"where": "{version} = %s", "params": (("version", record.version),)}
+    return bool(statements.update(type(record), record.pk, values, **guard))
 
 
 def _merge_answer(mirror, record_id, sent_values: dict, data: dict) -> bool:
@@ -261,7 +268,7 @@ def _mark_synced(record, data: dict) -> None:
 
 @transaction.atomic
 def _on_error(mirror, record, exc: QwotyError, attempt: PushAttempt) -> str:
-    attempt.save()
+    statements.insert(attempt)
     if isinstance(exc, QwotyUnauthorized | QwotyForbidden):
         pause_target(f"Qwoty refused our token: {exc.message} (HTTP {exc.status}). Pushing is paused.")
         # Not the record's fault: it waits, pending, for the token to be fixed.
@@ -339,14 +346,16 @@ def resume_target() -> int:
     return _enqueue_all(Q(sync_status=SyncStatus.PENDING))
 
 
-def _take_request_slot(state: TargetState, now) -> float:
-    """Reserve the target's next request slot (the rate is shared by all workers); seconds until it comes."""
+def _take_request_slot(next_slot_at, now) -> float:
+    """Reserve the target's next request slot (the rate is shared by all workers); seconds until it comes.
+
+    Called with the target's row locked, so two workers never take the same slot.
+    """
     rate = settings.QWOTY_PUSH_RATE_PER_SECOND
     if not rate:
         return 0.0
-    slot = max(state.next_slot_at or now, now)
-    state.next_slot_at = slot + timedelta(seconds=1 / rate)
-    state.save(update_fields=["next_slot_at"])
+    slot = max(next_slot_at or now, now)
+    statements.update(TargetState, TARGET, {"next_slot_at": slot + timedelta(seconds=1 / rate)})
     return (slot - now).total_seconds()
 
 
