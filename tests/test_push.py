@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.models import Change
+from backoffice.qwoty.client import QwotyClient
 from backoffice.sync import push, statements
 from backoffice.sync.edits import StaleEdit
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
@@ -374,6 +375,42 @@ def test_a_tax_id_row_written_on_its_own_while_the_patch_is_in_flight_is_pushed_
     assert customer.sync_status == SyncStatus.PENDING
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "In flight"}, {"tax_ids": [*before, added]}]
+
+
+def test_a_tax_id_row_written_on_its_own_moves_the_customers_version_on(pulled, staff):
+    """A form opened before the admin's inline saved a tax ID is stale, as after any other edit."""
+    customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
+    opened_at = customer.version
+    row = customer.tax_ids.first()
+    row.tax_value = "732829320"
+    row.save()
+    customer.refresh_from_db()
+    assert customer.version == opened_at + 1
+    with pytest.raises(StaleEdit):
+        customer_update(customer=customer, user=staff, data={"name": "Too late"}, expected_version=opened_at)
+
+
+def test_an_edit_that_removes_tax_ids_returns_the_version_now_stored(pulled, staff):
+    """Removing tax IDs deletes rows, which bumps the version once more: the next save from the same form must pass."""
+    customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
+    saved = customer_update(customer=customer, user=staff, data={"tax_ids": []}, expected_version=customer.version)
+    assert saved.version == Customer.objects.get(pk=customer.pk).version
+    customer_update(customer=saved, user=staff, data={"name": "Next save"}, expected_version=saved.version)
+    assert Customer.objects.get(pk=customer.pk).name == "Next save"
+
+
+def test_tax_ids_changed_in_qwoty_meanwhile_come_back_with_the_answer(pulled, drain, staff):
+    """The answer is Qwoty's whole object: tax IDs someone changed there replace ours, which we had not edited."""
+    customer = Customer.objects.filter(tax_ids__isnull=False).distinct().first()
+    theirs = [{"tax": "SIREN", "tax_value": "732829320"}]
+    QwotyClient().patch("customers", customer.pk, {"tax_ids": theirs})  # another Qwoty user, before our push
+    customer_update(customer=customer, user=staff, data={"name": "Ours"})
+    drain()
+    assert [p["body"] for p in patches(pulled)][-1] == {"name": "Ours"}
+    customer.refresh_from_db()
+    assert [t.as_upstream() for t in customer.tax_ids.all()] == theirs
+    assert (customer.name, customer.sync_status) == ("Ours", SyncStatus.SYNCED)
+    assert customer.last_synced["tax_ids"] == theirs
 
 
 def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, staff, settings):

@@ -146,11 +146,11 @@ def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
     except ValueError:
         body = None
     status = raw.status_code
-    text = redact(raw.text[:4000])
-    if 200 <= status < 300:
-        if not isinstance(body, dict) or body.get("success") is not True:
-            raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
+    if 200 <= status < 300 and isinstance(body, dict) and body.get("success") is True:
         return QwotyResponse(status=status, body=body, duration_ms=duration_ms)
+    text = redact(raw.text[:4000])  # what an error carries: the raw answer, without any secret
+    if 200 <= status < 300:
+        raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
     error = redact(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else f"HTTP {status}"
     kwargs = {"status": status, "body": text}
     if status in (400, 422):

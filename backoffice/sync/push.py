@@ -207,29 +207,33 @@ def _on_success(mirror, record, sent_values: dict, data: dict, attempt: PushAtte
     """Qwoty's answer becomes the snapshot and is applied to every field not edited while in flight."""
     statements.insert(attempt)
     with applying_upstream():
-        if _apply_whole_answer(mirror, record, data):
+        if _apply_whole_answer(mirror, record, sent_values, data):
             return
         still_dirty = _merge_answer(mirror, record.pk, sent_values, data)
     if still_dirty:
         enqueue_push(mirror.resource, record.pk)
 
 
-def _apply_whole_answer(mirror, record, data: dict) -> bool:
+def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
     """The usual case, in one UPDATE: nobody edited the record while the PATCH was in flight.
 
     Staff edits go through `record_update`, which bumps `version`, so the UPDATE is guarded by the
     version read before the PATCH; it changes nothing (and this returns False) if an edit came in
-    between. Rows of related tables (a customer's tax IDs) can also be written on their own, by the
-    admin's inline, without touching the version: such records are always merged field by field.
+    between. Rows of related tables written on their own (a customer's tax IDs, by the admin's
+    inline) bump the version too (`edits.related_rows_edited`).
     """
-    if mirror.related:
-        return False
     names = mirror.fields + mirror.readonly
     mirror.assign(record, data, names)
     _mark_synced(record, data)
-    values = {name: getattr(record, name) for name in (*names, *_ANSWER_FIELDS)}
+    columns = (*(name for name in names if name not in mirror.related), *_ANSWER_FIELDS)
+    values = {name: getattr(record, name) for name in columns}
     guard = {"where": "{version} = %s", "params": (("version", record.version),)}
-    return bool(statements.update(type(record), record.pk, values, **guard))
+    if not statements.update(type(record), record.pk, values, **guard):
+        return False
+    # Related rows are rewritten only where Qwoty's answer differs from what we sent (say, a normalised value).
+    upstream = mirror.upstream_values(data)
+    mirror.after_save(record, data, tuple(name for name in mirror.related if upstream[name] != sent_values[name]))
+    return True
 
 
 def _merge_answer(mirror, record_id, sent_values: dict, data: dict) -> bool:

@@ -209,8 +209,8 @@ class Places:
 def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places) -> None:
     """Run one task as `Worker.run_task` does, but leave writing its result to the dispatcher."""
     try:
-        task = db_task.task
         result = db_task.task_result
+        task = result.task
         sender = type(task.get_backend())
         task_started.send(sender=sender, task_result=result)
         try:
