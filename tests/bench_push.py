@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
-    parser.add_argument("--threads", type=int, default=8, help="push threads per worker process")
+    parser.add_argument("--threads", type=int, default=16, help="push threads per worker (as qwoty_worker)")
     parser.add_argument("--naive-edits", type=int, default=300, help="the baseline is slow: a sample gives its rate")
     parser.add_argument("--save-samples", type=int, default=400, help="per upstream state (down, up)")
     parser.add_argument("--save-rate", type=float, default=20, help="saves per second while measuring save latency")
