@@ -6,7 +6,6 @@ wrappers around `record_update`; the post_save receivers then queue the push.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 
 from backoffice.models import Change
 
@@ -59,10 +58,7 @@ def record_update(*, record, user, data: dict, expected_version: int | None = No
     update_fields = [name for name in changed if name not in mirror.related]
     current.save(update_fields=[*update_fields, "version", "edited_by"])
     # Related upstream fields (a customer's tax IDs) are rewritten after the row is saved.
-    related = tuple(name for name in changed if name in mirror.related)
-    if related:
-        mirror.after_save(current, changed, related)
-        current.refresh_from_db(fields=["version"])  # a related row deleted on the way bumped it again
+    mirror.after_save(current, changed, tuple(name for name in changed if name in mirror.related))
     Change.objects.create(
         resource=mirror.resource,
         record_id=current.pk,
@@ -70,16 +66,6 @@ def record_update(*, record, user, data: dict, expected_version: int | None = No
         changes={name: [before[name], mirrors.to_json(value)] for name, value in changed.items()},
     )
     return current
-
-
-def related_rows_edited(record) -> None:
-    """Rows of a related table (a customer's tax IDs) were written on their own, as the admin's inline does.
-
-    The record changed, so its version moves on, as `record_update` moves it: a form opened before
-    sees the edit, and so does the push layer when a PATCH was in flight (its answer is then merged
-    field by field rather than applied whole).
-    """
-    type(record).objects.filter(pk=record.pk).update(version=F("version") + 1)
 
 
 def _assign_validated(record, values: dict) -> None:

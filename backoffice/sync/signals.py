@@ -1,7 +1,6 @@
 """post_save receivers, thin: a staff save marks the record dirty and queues its push."""
 
 from .context import is_applying_upstream
-from .edits import related_rows_edited
 from .push import mark_dirty
 
 
@@ -13,9 +12,7 @@ def record_saved(sender, instance, raw=False, **kwargs):
 
 
 def related_row_changed(sender, instance, raw=False, **kwargs):
-    """A row kept in a related table (a customer's tax ID) changed: its parent record was edited, and is dirty."""
+    """A row kept in a related table (a customer's tax ID) changed: its parent record is dirty."""
     if raw or is_applying_upstream():
         return
-    parent = instance.customer
-    related_rows_edited(parent)
-    mark_dirty(parent)
+    mark_dirty(instance.customer)

@@ -7,8 +7,15 @@ few are written out here, and nothing else is: every other query of the push lay
 
 They stay ORM-shaped: field names in, `UPDATE … WHERE pk = …` or one `INSERT` out, each value
 passed through its field's own `get_db_prep_save` (or `get_db_prep_value` in a condition), so it is
-stored exactly as `save()` or `update()` would store it, on SQLite and PostgreSQL alike. They send
-no signals, as `update()` sends none.
+stored exactly as `save()` or `update()` would store it, on SQLite and PostgreSQL alike.
+
+What they leave out, on purpose (none of it is needed by their callers):
+- they send no signals (as `update()`), and `insert()` does not read back the new primary key;
+- they run on the `default` database, without routers;
+- values are plain column values, not expressions (`F()`), nor fields with their own placeholder
+  (PostgreSQL arrays, ranges);
+- `select_for_update()` locks only inside a transaction, where the push layer calls it; unlike the
+  ORM it does not check that one is open.
 """
 
 import functools

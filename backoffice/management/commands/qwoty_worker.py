@@ -49,8 +49,8 @@ class Command(BaseCommand):
     help = __doc__
 
     def add_arguments(self, parser):
-        # 16: with Qwoty answering in ~50 ms, 8 threads capped a worker near 120 pushes/s on 2 cores, 16 near
-        # 145 (measured alone, same run); the per-target rate limit, not the thread count, is what holds pushes back.
+        # 16: with Qwoty answering in 50 ms, a worker draining alone on 2 cores did 111-116 pushes/s with 8
+        # threads and 136-149 with 16 (interleaved runs); the per-target rate limit is what holds pushes back.
         parser.add_argument("--threads", type=int, default=16, help="Pushes in flight at once (default 16).")
         parser.add_argument("--interval", type=float, default=0.2, help="Seconds between polls when idle.")
         parser.add_argument("--queue-name", default="default")
