@@ -21,6 +21,8 @@ class Sandbox:
         self.base_url = url.removesuffix("/api")
         self.token = token
         self.control = f"{self.base_url}/__sandbox__"
+        self.prioticket_url = f"{self.base_url}/prioticket"  # token at /oauth2/token, API under /v3
+        self.koywe_url = f"{self.base_url}/koywe/v1"
         self.process = process
         self.http = requests.Session()
 
@@ -68,3 +70,23 @@ class Sandbox:
         """Call the sandbox API directly, as Qwoty's other clients would."""
         headers = {"Authorization": f"Bearer {self.token}"}
         return self.http.request(method, f"{self.url}/{path.lstrip('/')}", headers=headers, timeout=5, **kwargs)
+
+    def prioticket_contact(self, contact_uid: str) -> dict | None:
+        """The contact Prioticket's double stores, with its "order_references", or None."""
+        response = self.http.get(f"{self.control}/prioticket/contacts/{contact_uid}", timeout=5)
+        return None if response.status_code == 404 else response.json()
+
+    def prioticket_revoke_tokens(self) -> None:
+        self.http.post(f"{self.control}/prioticket/revoke", timeout=5).raise_for_status()
+
+    def prioticket_token_ttl(self, seconds: int) -> None:
+        """The lifetime of Prioticket tokens issued from now on."""
+        self.http.post(f"{self.control}/prioticket/token-ttl", json={"seconds": seconds}, timeout=5).raise_for_status()
+
+    def prioticket_tokens_issued(self) -> int:
+        return self.http.get(f"{self.control}/prioticket/tokens-issued", timeout=5).json()["count"]
+
+    def koywe_contact(self, contact_id: str) -> dict | None:
+        """The contact Koywe's double stores, as it answered it, or None."""
+        response = self.http.get(f"{self.control}/koywe/contacts/{contact_id}", timeout=5)
+        return None if response.status_code == 404 else response.json()

@@ -1,4 +1,4 @@
-"""What the sandbox received on /api, so tests can assert on what was pushed.
+"""What the sandbox received on /api, /prioticket and /koywe, so tests can assert on what was pushed.
 
 Entries are added when a request arrives (so the log is in arrival order) and
 get their status when the answer is decided, before it is sent; a dropped

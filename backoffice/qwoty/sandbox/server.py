@@ -1,7 +1,9 @@
 """The sandbox HTTP server: Qwoty's API under /api, test controls under /__sandbox__/.
 
-Each request runs in its own thread. An /api request first meets the faults
-(so a failure looks the same whatever the token), then auth, then the API.
+Doubles of the secondary targets are served beside it: Prioticket under
+/prioticket/ and Koywe under /koywe/. Each request runs in its own thread. A
+request to any of them is logged, then meets the faults (so a failure looks the
+same whatever the token, in that target's error shape), then its auth, then its API.
 Connections are kept alive like a real API's; `stop()` closes the open ones so
 a client's pooled connection cannot reach a stopped server.
 """
@@ -14,11 +16,13 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import seed
+from . import koywe, prioticket, seed
 from .api import Api, Response
-from .faults import FaultError, Faults, error_text
+from .faults import FaultError, Faults, error_text, is_count
+from .koywe import KOYWE_TOKEN, Koywe
+from .prioticket import PRIOTICKET_CLIENT_ID, PRIOTICKET_CLIENT_SECRET, Prioticket
 from .requestlog import RequestLog
 from .store import Store
 
@@ -42,6 +46,10 @@ class SandboxServer:
         token: str = DEFAULT_TOKEN,
         customers: int = 300,
         seed: int = 42,
+        *,
+        prioticket_client_id: str = PRIOTICKET_CLIENT_ID,
+        prioticket_client_secret: str = PRIOTICKET_CLIENT_SECRET,
+        koywe_token: str = KOYWE_TOKEN,
     ):
         self.customers = customers
         self.seed = seed
@@ -51,6 +59,8 @@ class SandboxServer:
         self.faults = Faults(token)
         self.requests = RequestLog()
         self.api = Api(self.store)
+        self.prioticket = Prioticket(prioticket_client_id, prioticket_client_secret)
+        self.koywe = Koywe(koywe_token)
         self._httpd = _HTTPServer((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -83,8 +93,10 @@ class SandboxServer:
         self.store.close()
 
     def reset(self) -> None:
-        """Back to a freshly seeded workspace, with no faults and an empty request log."""
+        """Back to a freshly seeded workspace, with no faults, an empty request log and empty secondary targets."""
         self.store.replace_all(_seed_data(self.seed, self.customers))
+        self.prioticket.reset()
+        self.koywe.reset()
         self.faults.clear()
         self.requests.clear()
 
@@ -153,6 +165,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query, keep_blank_values=True)
         if url.path == "/api" or url.path.startswith("/api/"):
             self.handle_api(sandbox, url.path, query, body)
+        elif url.path.startswith("/prioticket/"):
+            self.handle_secondary(sandbox, sandbox.prioticket, prioticket.error_body, url.path, query, body)
+        elif url.path.startswith("/koywe/"):
+            self.handle_secondary(sandbox, sandbox.koywe, koywe.error_body, url.path, query, body)
         elif url.path.startswith(CONTROL_PREFIX):
             self.handle_control(sandbox, url.path[len(CONTROL_PREFIX) :], query, body)
         else:
@@ -161,7 +177,29 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = handle_request
 
     def handle_api(self, sandbox: SandboxServer, path: str, query: dict, body: bytes) -> None:
-        entry = sandbox.requests.add(self.command, path, query, body)
+        def answer() -> Response:
+            if not sandbox.faults.accepts(self.headers.get("Authorization")):
+                return Response(401, {"success": False, "error": error_text(401)})
+            return sandbox.api.handle(self.command, path, query, body)
+
+        def error_body(path: str, status: int, error: str) -> dict:
+            return {"success": False, "error": error}
+
+        self.serve(sandbox, path, query, body, answer, error_body)
+
+    def handle_secondary(self, sandbox: SandboxServer, target, error_body, path: str, query: dict, body: bytes):
+        """A request to Prioticket's or Koywe's double: same log and faults as /api, the target's own auth."""
+
+        def answer() -> Response:
+            return target.handle(self.command, path, query, body, self.headers.get("Authorization"))
+
+        # A token request carries the client secret: never log its body.
+        logged_body = b"" if path.startswith(prioticket.OAUTH_PREFIX) else body
+        self.serve(sandbox, path, query, logged_body, answer, error_body)
+
+    def serve(self, sandbox: SandboxServer, path: str, query: dict, logged_body: bytes, answer, error_body) -> None:
+        """Log the request, apply the faults, else send `answer()`; errors get the `error_body(...)` shape."""
+        entry = sandbox.requests.add(self.command, path, query, logged_body)
         failure, delay = sandbox.faults.decide()
         if delay:
             time.sleep(delay)
@@ -170,15 +208,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            response = Response(failure.status, {"success": False, "error": failure.error}, headers)
-        elif not sandbox.faults.accepts(self.headers.get("Authorization")):
-            response = Response(401, {"success": False, "error": error_text(401)})
+            response = Response(failure.status, error_body(path, failure.status, failure.error), headers)
         else:
             try:
-                response = sandbox.api.handle(self.command, path, query, body)
+                response = answer()
             except Exception:
                 traceback.print_exc()
-                response = Response(500, {"success": False, "error": "Internal server error"})
+                response = Response(500, error_body(path, 500, "Internal server error"))
         sandbox.requests.answered(entry, response.status)
         self.send_json(response.status, response.payload, response.headers)
 
@@ -230,7 +266,11 @@ CONTROL_ROUTES = (
     ("DELETE", "requests"),
     ("POST", "reset"),
     ("GET", "stats"),
+    ("POST", "prioticket/revoke"),
+    ("POST", "prioticket/token-ttl"),
+    ("GET", "prioticket/tokens-issued"),
 )
+# Also GET prioticket/contacts/<uid> and koywe/contacts/<id>: one stored contact (404 when there is none).
 
 
 def control(sandbox: SandboxServer, method: str, action: str, query: dict, body: bytes):
@@ -256,6 +296,22 @@ def control(sandbox: SandboxServer, method: str, action: str, query: dict, body:
             return {"ok": True}
         case ("GET", "stats"):
             return sandbox.stats()
+        case ("POST", "prioticket/revoke"):
+            sandbox.prioticket.revoke_tokens()
+            return {"ok": True}
+        case ("POST", "prioticket/token-ttl"):
+            settings = parse_control_body(body)
+            seconds = settings.get("seconds") if isinstance(settings, dict) else None
+            if not is_count(seconds):
+                raise FaultError("seconds must be a non-negative integer")
+            sandbox.prioticket.set_token_ttl(seconds)
+            return {"seconds": seconds}
+        case ("GET", "prioticket/tokens-issued"):
+            return {"count": sandbox.prioticket.tokens_issued}
+        case ("GET", str(path)) if path.startswith("prioticket/contacts/"):
+            return sandbox.prioticket.stored_contact(unquote(path.removeprefix("prioticket/contacts/")))
+        case ("GET", str(path)) if path.startswith("koywe/contacts/"):
+            return sandbox.koywe.stored_contact(unquote(path.removeprefix("koywe/contacts/")))
     return None
 
 
