@@ -51,6 +51,8 @@ CHANGE_CUSTOMERS = ("customers.change_customer",)
 VIEW_CONTACTS = ("contacts.view_contact",)
 # Support changes a contact's roles and contact details; Sales Ops change everything.
 CHANGE_CONTACTS = ("contacts.change_contact", "contacts.change_contact_details")
+# Linking a contact to Prioticket or Koywe, and sending it there again: not Support's contact details.
+CHANGE_CONTACT_LINKS = ("contacts.change_contact",)
 VIEW_CATALOGS = ("catalogs.view_catalog",)
 CHANGE_CATALOGS = ("catalogs.change_catalog",)
 VIEW_PUSH_LOG = ("sync.view_pushattempt",)

@@ -7,18 +7,22 @@ from django.conf import settings
 
 REDACTED = "[REDACTED]"
 
-# Bearer headers and anything shaped like a Qwoty token (qwoty_..., qwt_prod_...), whatever token is configured.
-_TOKEN_SHAPES = re.compile(r"(?i)(bearer\s+)[^\s\"',]+|\bqw(?:oty|t)_[A-Za-z0-9_\-]+")
+# Bearer headers, OAuth2 access tokens in a JSON answer, and anything shaped like a Qwoty token
+# (qwoty_..., qwt_prod_...), whatever token is configured.
+_TOKEN_SHAPES = re.compile(r"(?i)(bearer\s+)[^\s\"',]+|(\"access_token\"\s*:\s*\")[^\"]+|\bqw(?:oty|t)_[A-Za-z0-9_\-]+")
+# Every secret the settings hold: Qwoty's token, Prioticket's client secret, Koywe's token.
+SECRET_SETTINGS = ("QWOTY_API_TOKEN", "PRIOTICKET_CLIENT_SECRET", "KOYWE_API_TOKEN")
 
 
 def redact(text: str) -> str:
     """Return `text` with the configured token and any token-shaped string replaced."""
     if not text:
         return text
-    token = getattr(settings, "QWOTY_API_TOKEN", "")
-    if token:
-        text = text.replace(token, REDACTED)
-    return _TOKEN_SHAPES.sub(lambda m: (m.group(1) or "") + REDACTED, text)
+    for name in SECRET_SETTINGS:
+        secret = getattr(settings, name, "")
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return _TOKEN_SHAPES.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
 
 
 def redact_headers(headers) -> dict:

@@ -22,6 +22,8 @@ class PushHealth:
     paused_reason: str
     paused_at: datetime | None
     failed: int
+    # Secondary targets (Prioticket, Koywe) paused after refusing our credentials.
+    paused_elsewhere: tuple[TargetState, ...] = ()
 
 
 def _failed_count(model) -> Subquery:
@@ -33,17 +35,24 @@ def _failed_count(model) -> Subquery:
 
 
 def push_health() -> PushHealth:
-    """Is pushing to Qwoty paused (bad token), and how many records failed: the layout's banner.
+    """Is pushing paused (a refused token), and how many records failed to reach Qwoty: the layout's banners.
 
-    One query on every page once the target has a state row (the push layer creates it on its first push).
+    One query on every page once Qwoty's target has a state row (the push layer creates it on its first
+    push): its row, with the failed count, and the rows of any paused secondary target.
     """
     failed = sum((_failed_count(kind.model) for kind in KINDS.values()), Value(0))
-    state = TargetState.objects.filter(target=Target.QWOTY).annotate(failed=failed).first()
-    if state is None:  # nothing was ever pushed
+    states = list(TargetState.objects.filter(Q(target=Target.QWOTY) | Q(paused=True)).annotate(failed=failed))
+    elsewhere = tuple(state for state in states if state.target != Target.QWOTY)
+    state = next((state for state in states if state.target == Target.QWOTY), None)
+    if state is None:  # nothing was ever pushed to Qwoty
         failed = sum(kind.model.objects.filter(sync_status=SyncStatus.FAILED).count() for kind in KINDS.values())
-        return PushHealth(paused=False, paused_reason="", paused_at=None, failed=failed)
+        return PushHealth(paused=False, paused_reason="", paused_at=None, failed=failed, paused_elsewhere=elsewhere)
     return PushHealth(
-        paused=state.paused, paused_reason=state.paused_reason, paused_at=state.paused_at, failed=state.failed
+        paused=state.paused,
+        paused_reason=state.paused_reason,
+        paused_at=state.paused_at,
+        failed=state.failed,
+        paused_elsewhere=elsewhere,
     )
 
 
@@ -146,10 +155,11 @@ def last_change(record) -> Change | None:
     return Change.objects.filter(resource=kind.resource, record_id=record.pk).select_related("user").first()
 
 
-def record_push_attempts(record, *, limit: int = 20) -> list[PushAttempt]:
-    """The latest calls made upstream for one record, newest first."""
+def record_push_attempts(record, *, target: str = Target.QWOTY, limit: int = 20) -> list[PushAttempt]:
+    """The latest calls made to one target for one record, newest first."""
     kind = kind_of(record)
-    return list(PushAttempt.objects.filter(resource=kind.resource, record_id=record.pk).select_related("user")[:limit])
+    attempts = PushAttempt.objects.filter(target=target, resource=kind.resource, record_id=record.pk)
+    return list(attempts.select_related("user")[:limit])
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from backoffice.qwoty.sandbox import DEFAULT_PORT as SANDBOX_DEFAULT_PORT
 from backoffice.qwoty.sandbox import DEFAULT_TOKEN as SANDBOX_TOKEN
+from backoffice.qwoty.sandbox import KOYWE_MERCHANT_ID as SANDBOX_KOYWE_MERCHANT_ID
+from backoffice.qwoty.sandbox import KOYWE_ORGANIZATION_ID as SANDBOX_KOYWE_ORGANIZATION_ID
+from backoffice.qwoty.sandbox import KOYWE_TOKEN as SANDBOX_KOYWE_TOKEN
+from backoffice.qwoty.sandbox import PRIOTICKET_CLIENT_ID as SANDBOX_PRIOTICKET_CLIENT_ID
+from backoffice.qwoty.sandbox import PRIOTICKET_CLIENT_SECRET as SANDBOX_PRIOTICKET_CLIENT_SECRET
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -140,6 +145,20 @@ QWOTY_PUSH_MAX_ATTEMPTS = env.int("QWOTY_PUSH_MAX_ATTEMPTS", default=8)
 QWOTY_PUSH_STALE_SECONDS = env.float("QWOTY_PUSH_STALE_SECONDS", default=60.0)
 # Requests per second to Qwoty, shared by all workers; 0 = unlimited.
 QWOTY_PUSH_RATE_PER_SECOND = env.float("QWOTY_PUSH_RATE_PER_SECOND", default=20.0)
+
+# Secondary targets (contacts linked to them explicitly): the bundled sandbox unless told otherwise.
+PRIOTICKET_API_URL = env.str("PRIOTICKET_API_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/prioticket/v3")
+PRIOTICKET_TOKEN_URL = env.str(
+    "PRIOTICKET_TOKEN_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/prioticket/oauth2/token"
+)
+PRIOTICKET_CLIENT_ID = env.str("PRIOTICKET_CLIENT_ID", default=SANDBOX_PRIOTICKET_CLIENT_ID)
+PRIOTICKET_CLIENT_SECRET = env.str("PRIOTICKET_CLIENT_SECRET", default=SANDBOX_PRIOTICKET_CLIENT_SECRET)
+KOYWE_API_URL = env.str("KOYWE_API_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/koywe/v1")
+KOYWE_API_TOKEN = env.str("KOYWE_API_TOKEN", default=SANDBOX_KOYWE_TOKEN)
+KOYWE_ORGANIZATION_ID = env.str("KOYWE_ORGANIZATION_ID", default=SANDBOX_KOYWE_ORGANIZATION_ID)
+KOYWE_MERCHANT_ID = env.str("KOYWE_MERCHANT_ID", default=SANDBOX_KOYWE_MERCHANT_ID)
+# Requests per second to each secondary target, shared by all workers; 0 = unlimited.
+SECONDARY_PUSH_RATE_PER_SECOND = env.float("SECONDARY_PUSH_RATE_PER_SECOND", default=10.0)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

@@ -5,10 +5,14 @@ class ContactsConfig(AppConfig):
     name = "contacts"
 
     def ready(self):
-        from backoffice.sync import mirror
+        from backoffice.sync import connectors, mirror
+        from backoffice.sync.connectors.koywe import KoyweConnector
+        from backoffice.sync.connectors.prioticket import PrioticketConnector
 
         from . import signals
         from .mirror import ContactMirror
 
         mirror.register(ContactMirror())
+        connectors.register(PrioticketConnector())
+        connectors.register(KoyweConnector())
         signals.connect()

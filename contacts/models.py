@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from backoffice.sync.models import SyncedRecord
+from backoffice.sync.connectors import koywe
+from backoffice.sync.models import SyncedRecord, TargetLink
 from customers.models import EXTERNAL_ID_LENGTH, Customer
 
 
@@ -56,3 +57,44 @@ class Contact(SyncedRecord):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class PrioticketLink(TargetLink):
+    """The contact's copy in Prioticket, which every edit overwrites whole (see sync/connectors/prioticket.py)."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="prioticket_link")
+    contact_uid = models.CharField(
+        "Prioticket contact uid", max_length=64, unique=True, help_text="Prioticket's id for this contact."
+    )
+    order_reference = models.CharField(
+        max_length=64, blank=True, help_text="Also update the contact on this order (existing orders keep theirs)."
+    )
+    contact_language = models.CharField("language", max_length=8, blank=True, help_text="e.g. en, fr, es-CL")
+
+    connector_target = "prioticket"
+
+    def __str__(self):
+        return f"Prioticket {self.contact_uid}"
+
+
+class KoyweLink(TargetLink):
+    """The contact's copy in Koywe, with what Koywe needs that Qwoty does not hold (sync/connectors/koywe.py)."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="koywe_link")
+    koywe_id = models.CharField("Koywe contact id", max_length=64, unique=True)
+    country_symbol = models.CharField("country", max_length=2, choices=koywe.COUNTRIES)
+    business_type = models.CharField(max_length=16, choices=koywe.BUSINESS_TYPES, default="PERSON")
+    document_type = models.CharField(max_length=16, choices=koywe.DOCUMENT_TYPE_CHOICES, blank=True)
+    document_number = models.CharField(max_length=64, blank=True)
+    tax_id_type = models.CharField("tax ID type", max_length=8, choices=koywe.TAX_ID_TYPE_CHOICES, blank=True)
+    tax_id_number = models.CharField("tax ID number", max_length=64, blank=True)
+    address_line1 = models.CharField("address line 1", max_length=255, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=255, blank=True)
+    city = models.CharField(max_length=128, blank=True)
+    state = models.CharField(max_length=128, blank=True)
+    postal_code = models.CharField(max_length=32, blank=True)
+
+    connector_target = "koywe"
+
+    def __str__(self):
+        return f"Koywe {self.koywe_id}"

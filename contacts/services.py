@@ -1,10 +1,12 @@
 """Writes on contacts. `customer_id` is fixed at creation and cannot be changed here."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from backoffice.sync.edits import record_update
 from backoffice.sync.models import SyncStatus
 
+from .links import contact_edit_errors
 from .models import Contact, Role
 
 EDITABLE = ("first_name", "last_name", "email", "phone", "role", "id_crm", "id_erp", "id_accounting")
@@ -15,6 +17,9 @@ def contact_update(*, contact: Contact, user, data: dict, expected_version: int 
     unknown = set(data) - set(EDITABLE)
     if unknown:
         raise ValueError(f"Contacts cannot change: {', '.join(sorted(unknown))}")
+    refused = contact_edit_errors(contact, data)  # by Prioticket or Koywe, where the contact is linked
+    if refused:
+        raise ValidationError(refused)
     return record_update(record=contact, user=user, data=data, expected_version=expected_version)
 
 

@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from backoffice.qwoty.sandbox import SandboxServer
+from backoffice.sync.connectors.http import ClientCredentials
 from tests.browser import chromium, push_worker, staff  # noqa: F401  (the browser tests' fixtures)
 from tests.sandbox_control import Sandbox
 
@@ -24,6 +25,10 @@ def _upstream_is_sandbox(sandbox_server, settings):
     settings.QWOTY_API_URL = sandbox_server.url
     settings.QWOTY_API_TOKEN = TEST_TOKEN
     settings.QWOTY_RETRY_BASE_SECONDS = 0.01
+    settings.PRIOTICKET_API_URL = f"{sandbox_server.base_url}/prioticket/v3"
+    settings.PRIOTICKET_TOKEN_URL = f"{sandbox_server.base_url}/prioticket/oauth2/token"
+    settings.KOYWE_API_URL = f"{sandbox_server.base_url}/koywe/v1"
+    ClientCredentials.forget_all()  # tokens an earlier test's sandbox issued
     sandbox_server.clear()
 
 

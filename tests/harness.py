@@ -17,6 +17,10 @@ from backoffice.sync import mirror as mirrors
 from backoffice.sync.models import SyncStatus
 
 ROOT = Path(__file__).resolve().parent.parent
+SECONDARY_TARGET_SETTINGS = (
+    *("PRIOTICKET_API_URL", "PRIOTICKET_TOKEN_URL", "PRIOTICKET_CLIENT_ID", "PRIOTICKET_CLIENT_SECRET"),
+    *("KOYWE_API_URL", "KOYWE_API_TOKEN", "KOYWE_ORGANIZATION_ID", "KOYWE_MERCHANT_ID"),
+)
 
 
 def database_url() -> str:
@@ -35,6 +39,7 @@ def process_env(**extra) -> dict:
         "DATABASE_URL": database_url(),
         "QWOTY_API_URL": settings.QWOTY_API_URL,
         "QWOTY_API_TOKEN": settings.QWOTY_API_TOKEN,
+        **{name: getattr(settings, name) for name in SECONDARY_TARGET_SETTINGS},
         "QWOTY_RETRY_BASE_SECONDS": str(settings.QWOTY_RETRY_BASE_SECONDS),
         "QWOTY_RETRY_MAX_SECONDS": str(settings.QWOTY_RETRY_MAX_SECONDS),
         "QWOTY_PUSH_MAX_ATTEMPTS": str(settings.QWOTY_PUSH_MAX_ATTEMPTS),

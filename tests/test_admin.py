@@ -32,3 +32,19 @@ def test_an_admin_edit_is_recorded_and_pushed(client, pulled, drain, django_user
     assert Change.objects.get(record_id=catalog.pk).user == admin
     drain()
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Renamed in admin"}]
+
+
+def test_links_are_listed_read_only_in_the_admin(client, pulled, django_user_model):
+    from contacts.links import link_save, new_link
+    from contacts.models import Contact
+
+    link = link_save(link=new_link(Contact.objects.first(), "prioticket"), user=None)
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    listing = client.get(reverse("admin:contacts_prioticketlink_changelist"))
+    assert listing.status_code == 200
+    assert link.contact_uid in listing.content.decode()
+    assert client.get(reverse("admin:contacts_koywelink_add")).status_code == 403
+    change = client.post(reverse("admin:contacts_prioticketlink_change", args=[link.pk]), {"contact_uid": "other"})
+    assert change.status_code == 403
+    link.refresh_from_db()
+    assert link.contact_uid != "other"

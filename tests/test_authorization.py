@@ -113,6 +113,10 @@ EXPECTED.update(
             ),
             Rule((LOGIN,) + (REDIRECT,) * 4, method="POST", kwargs=lambda w: {**_contact, "pk": w.contact.pk}),
         ],
+        # No link in this world: who may retry one gets as far as the 404.
+        "sync:retry-link": [
+            Rule((LOGIN, 403, 404, 404, 404), method="POST", kwargs=lambda w: {"target": "koywe", "pk": 999_999})
+        ],
         "sync:refresh": [
             Rule(
                 (LOGIN, 403, REDIRECT, REDIRECT, REDIRECT),

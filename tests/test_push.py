@@ -436,7 +436,7 @@ def test_request_slots_are_spaced_by_the_rate_limit(settings):
     for _ in range(3):
         with transaction.atomic():  # as `_claim` does: the slot is read with the target's row locked
             locked = statements.select_for_update(TargetState, push.TARGET, ("next_slot_at",))
-            waits.append(push._take_request_slot(locked["next_slot_at"], now))
+            waits.append(push.take_request_slot(locked["next_slot_at"], now))
     assert waits == [0.0, 0.25, 0.5]
     state.refresh_from_db()
     assert state.next_slot_at == now + timedelta(seconds=0.75)  # shared through the database by every worker

@@ -3,10 +3,12 @@
 import pytest
 from django.urls import reverse
 
-from backoffice.sync import push
-from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
+from backoffice.qwoty.sandbox import KOYWE_TOKEN
+from backoffice.sync import connectors, push
+from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
+from contacts.links import link_save, new_link
 from contacts.models import Contact
 from contacts.services import contact_update
 from tests.conftest import TEST_TOKEN
@@ -145,3 +147,73 @@ def test_support_cannot_refresh_or_resolve_catalogs(client, pulled):
     client.force_login(support_user())
     assert client.post(reverse("sync:refresh", args=["catalogs", catalog.pk])).status_code == 403
     assert client.post(reverse("sync:resolve", args=["catalogs", catalog.pk]), {"keep": "local"}).status_code == 403
+
+
+@pytest.fixture
+def failed_link(pulled, drain):
+    """A contact linked to Prioticket, which refused it."""
+    contact = Contact.objects.order_by("pk").first()
+    connectors.get("prioticket").client().auth.token()  # so the scripted answer is the PUT's, not the token's
+    pulled.faults(script=[{"status": 400, "error": "contact_email is not a valid email"}])
+    link = link_save(link=new_link(contact, "prioticket"), user=None)
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.FAILED
+    return link
+
+
+def test_the_queue_lists_failed_links_with_their_target_and_retry_for_sales_ops_only(client, failed_link, drain):
+    client.force_login(support_user())
+    page = client.get(reverse("sync:queue")).content.decode()
+    assert "contact_email is not a valid email" in page
+    assert "Prioticket" in page
+    retry_url = reverse("sync:retry-link", args=["prioticket", failed_link.pk])
+    assert retry_url not in page
+    assert client.post(retry_url).status_code == 403
+
+    client.force_login(sales_ops_user())
+    assert retry_url in client.get(reverse("sync:queue")).content.decode()
+    assert client.post(retry_url, {"next": "/sync/"})["Location"] == "/sync/"
+    drain()
+    failed_link.refresh_from_db()
+    assert failed_link.sync_status == SyncStatus.SYNCED
+
+
+def test_retry_all_includes_failed_links(client, failed_link):
+    client.force_login(sales_ops_user())
+    client.post(reverse("sync:retry-all"))
+    failed_link.refresh_from_db()
+    assert failed_link.sync_status == SyncStatus.PENDING
+
+
+def test_a_paused_secondary_target_shows_on_every_page_and_a_manager_resumes_it(client, pulled, drain, settings):
+    settings.KOYWE_API_TOKEN = "koywe_revoked"
+    contact = Contact.objects.order_by("pk").first()
+    Contact.objects.filter(pk=contact.pk).update(phone=None)
+    link = new_link(Contact.objects.get(pk=contact.pk), "koywe")
+    link.country_symbol = "CL"
+    link_save(link=link, user=None)
+    drain()
+    assert push.target_state(Target.KOYWE).paused
+    assert not push.target_state(Target.QWOTY).paused
+
+    client.force_login(sales_ops_user())
+    assert "Pushing to Koywe is paused." in client.get(reverse("dashboard")).content.decode()
+    client.force_login(manager_user())
+    assert "Resume pushing to Koywe" in client.get(reverse("sync:queue")).content.decode()
+
+    settings.KOYWE_API_TOKEN = KOYWE_TOKEN
+    client.post(reverse("sync:resume"), {"target": "koywe"})
+    assert not push.target_state(Target.KOYWE).paused
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+    assert "Pushing to Koywe is paused." not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_the_push_log_filters_by_target(client, failed_link):
+    catalog_update(catalog=Catalog.objects.first(), user=None, data={"name": "Logged"})
+    client.force_login(manager_user())
+    page = client.get(reverse("sync:attempt-list"), {"target": "prioticket"}).content.decode()
+    assert "contact_email is not a valid email" in page
+    assert "/api/catalogs/" not in page

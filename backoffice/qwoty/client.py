@@ -17,18 +17,7 @@ from django.utils import timezone
 
 from backoffice.redaction import redact
 
-from .errors import (
-    QwotyBadResponse,
-    QwotyConnectionError,
-    QwotyError,
-    QwotyForbidden,
-    QwotyInvalid,
-    QwotyNotFound,
-    QwotyRateLimited,
-    QwotyTimeout,
-    QwotyUnauthorized,
-    QwotyUnavailable,
-)
+from .errors import QwotyBadResponse, QwotyConnectionError, QwotyError, QwotyTimeout, error_for_status
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +65,20 @@ class BearerToken(requests.auth.AuthBase):
         return "<BearerToken>"
 
 
+def new_session(base_url: str, auth: requests.auth.AuthBase | None) -> requests.Session:
+    """A session for one upstream: JSON, our User-Agent, and the environment's proxy and CA settings read once."""
+    session = requests.Session()
+    session.auth = auth
+    # Proxy and CA settings from the environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE…) are read
+    # once: requests would scan os.environ twice on every call, which costs a push more CPU than
+    # its JSON. A session only ever calls base_url, so the answer cannot change between calls.
+    environment = session.merge_environment_settings(base_url, {}, None, None, None)
+    session.trust_env = False
+    session.proxies, session.verify = environment["proxies"], environment["verify"]
+    session.headers.update({"Accept": "application/json", "User-Agent": "qwoty-backoffice/1.0"})
+    return session
+
+
 class QwotyClient:
     def __init__(
         self,
@@ -91,20 +94,7 @@ class QwotyClient:
             connect_timeout or settings.QWOTY_CONNECT_TIMEOUT,
             read_timeout or settings.QWOTY_READ_TIMEOUT,
         )
-        self.session = requests.Session()
-        self.session.auth = BearerToken(self._token)
-        # Proxy and CA settings from the environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE…) are read
-        # once: requests would scan os.environ twice on every call, which costs a push more CPU than
-        # its JSON. This client only ever calls base_url, so the answer cannot change between calls.
-        environment = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
-        self.session.trust_env = False
-        self.session.proxies, self.session.verify = environment["proxies"], environment["verify"]
-        self.session.headers.update(
-            {
-                "Accept": "application/json",
-                "User-Agent": "qwoty-backoffice/1.0",
-            }
-        )
+        self.session = new_session(self.base_url, BearerToken(self._token))
 
     def __repr__(self) -> str:
         return f"<QwotyClient {self.base_url}>"
@@ -132,9 +122,11 @@ class QwotyClient:
         try:
             raw = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout as exc:
-            raise QwotyTimeout(f"Qwoty did not answer {method} {path} in time") from _clean(exc)
+            raise QwotyTimeout(f"Qwoty did not answer {method} {path} in time") from without_request(exc)
         except requests.ConnectionError as exc:
-            raise QwotyConnectionError(f"Could not reach Qwoty at {self.base_url}: {_reason(exc)}") from _clean(exc)
+            raise QwotyConnectionError(
+                f"Could not reach Qwoty at {self.base_url}: {connection_reason(exc)}"
+            ) from without_request(exc)
         duration_ms = round((time.monotonic() - started) * 1000)
         logger.debug("%s %s -> %s in %sms", method, url, raw.status_code, duration_ms)
         return _interpret(raw, duration_ms)
@@ -152,23 +144,10 @@ def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
     if 200 <= status < 300:
         raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
     error = redact(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else f"HTTP {status}"
-    kwargs = {"status": status, "body": text}
-    if status in (400, 422):
-        raise QwotyInvalid(error, **kwargs)
-    if status == 401:
-        raise QwotyUnauthorized(error, **kwargs)
-    if status == 403:
-        raise QwotyForbidden(error, **kwargs)
-    if status == 404:
-        raise QwotyNotFound(error, **kwargs)
-    if status == 429:
-        raise QwotyRateLimited(error, retry_after=parse_retry_after(raw.headers.get("Retry-After")), **kwargs)
-    if status >= 500:
-        raise QwotyUnavailable(error, **kwargs)
-    raise QwotyError(error, **kwargs)
+    raise error_for_status(status, error, body=text, retry_after=parse_retry_after(raw.headers.get("Retry-After")))
 
 
-def _reason(exc: Exception) -> str:
+def connection_reason(exc: Exception) -> str:
     """The innermost cause, short: 'Connection refused' rather than urllib3's whole chain."""
     reason = exc
     while reason.__context__ is not None and not isinstance(reason, ConnectionRefusedError):
@@ -176,7 +155,7 @@ def _reason(exc: Exception) -> str:
     return redact(str(reason)[:200]) or type(exc).__name__
 
 
-def _clean(exc: Exception) -> Exception:
+def without_request(exc: Exception) -> Exception:
     # requests' exceptions hold the PreparedRequest (with its Authorization header); drop it.
     exc.request = None
     return exc

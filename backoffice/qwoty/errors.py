@@ -72,3 +72,22 @@ class QwotyBadResponse(QwotyError):
     """A 2xx answer that is not the documented envelope."""
 
     kind = "bad_response"
+
+
+def error_for_status(status: int, message: str, *, body: str = "", retry_after: float | None = None) -> QwotyError:
+    """The error for a non-2xx answer, by status: what every target's client raises, so the push layer
+    decides retry, give up or pause the same way whichever system answered."""
+    kwargs = {"status": status, "body": body}
+    if status in (400, 422):
+        return QwotyInvalid(message, **kwargs)
+    if status == 401:
+        return QwotyUnauthorized(message, **kwargs)
+    if status == 403:
+        return QwotyForbidden(message, **kwargs)
+    if status == 404:
+        return QwotyNotFound(message, **kwargs)
+    if status == 429:
+        return QwotyRateLimited(message, retry_after=retry_after, **kwargs)
+    if status >= 500:
+        return QwotyUnavailable(message, **kwargs)
+    return QwotyError(message, **kwargs)

@@ -28,8 +28,10 @@ class MirroredRecordAdmin(admin.ModelAdmin):
 
 @admin.register(PushAttempt)
 class PushAttemptAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "method", "resource", "record_id", "status", "error_kind", "duration_ms", "user")
-    list_filter = ("resource", "error_kind", "status")
+    list_display = (
+        *("created_at", "target", "method", "resource", "record_id", "status", "error_kind", "duration_ms", "user"),
+    )
+    list_filter = ("target", "resource", "error_kind", "status")
     search_fields = ("record_id", "url", "error_message")
     date_hierarchy = "created_at"
 

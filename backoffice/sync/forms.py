@@ -2,6 +2,7 @@ from django import forms
 
 from backoffice.records import KINDS
 
+from .models import Target
 from .selectors import OUTCOMES
 
 OUTCOME_LABELS = {
@@ -15,6 +16,7 @@ OUTCOME_LABELS = {
 
 
 class PushLogFilter(forms.Form):
+    target = forms.ChoiceField(required=False, choices=[("", "All targets"), *Target.choices], label="Target")
     resource = forms.ChoiceField(
         required=False, choices=[("", "All entities"), *[(r, r.capitalize()) for r in KINDS]], label="Entity"
     )

@@ -53,6 +53,39 @@ class SyncedRecord(models.Model):
 
 class Target(models.TextChoices):
     QWOTY = "qwoty", "Qwoty"
+    # Secondary targets: contacts linked to them explicitly are pushed there too (see sync/connectors/).
+    PRIOTICKET = "prioticket", "Prioticket"
+    KOYWE = "koywe", "Koywe"
+
+
+class TargetLink(models.Model):
+    """A local record linked to its copy in a secondary target, with that copy's push state.
+
+    Secondary targets take the whole object (PUT), so there is no field diff: `version` is bumped by
+    every change to send, and a push whose version moved while in flight is sent again.
+    """
+
+    sync_status = models.CharField(
+        max_length=16, choices=SyncStatus.choices, default=SyncStatus.PENDING, db_index=True, editable=False
+    )
+    sync_error = models.TextField(blank=True, editable=False)
+    sync_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    push_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    next_push_at = models.DateTimeField(null=True, blank=True, editable=False)
+    pushing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The body the target last accepted (a push that would send it again sends nothing), and the
+    # target's copy as its answer gave it.
+    last_sent = models.JSONField(null=True, blank=True, editable=False)
+    last_answer = models.JSONField(null=True, blank=True, editable=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    linked_at = models.DateTimeField(auto_now_add=True, editable=False)
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+
+    class Meta:
+        abstract = True
 
 
 class PushAttempt(models.Model):

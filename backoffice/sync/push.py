@@ -177,7 +177,7 @@ def _claim(mirror, record_id):
     )
     if not claimed:
         return NOT_DUE, 0
-    return PUSHING, _take_request_slot(state["next_slot_at"], now)
+    return PUSHING, take_request_slot(state["next_slot_at"], now)
 
 
 @transaction.atomic
@@ -333,35 +333,39 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
 # -- the target: pause, resume, rate limit --------------------------------------------------------
 
 
-def target_state() -> TargetState:
-    state, _ = TargetState.objects.get_or_create(target=TARGET)
+def target_state(target: str = TARGET) -> TargetState:
+    state, _ = TargetState.objects.get_or_create(target=target)
     return state
 
 
-def pause_target(reason: str) -> None:
-    target_state()
-    TargetState.objects.filter(target=TARGET, paused=False).update(
+def pause_target(reason: str, target: str = TARGET) -> None:
+    target_state(target)
+    TargetState.objects.filter(target=target, paused=False).update(
         paused=True, paused_reason=reason, paused_at=timezone.now()
     )
-    logger.warning("Pushing to Qwoty paused: %s", reason)
+    logger.warning("Pushing to %s paused: %s", Target(target).label, reason)
 
 
-def resume_target() -> int:
-    """Unpause and queue every pending record; returns how many were queued."""
-    TargetState.objects.filter(target=TARGET).update(paused=False, paused_reason="", paused_at=None)
+def resume_target(target: str = TARGET) -> int:
+    """Unpause and queue every pending record (or link, for a secondary target); returns how many were queued."""
+    TargetState.objects.filter(target=target).update(paused=False, paused_reason="", paused_at=None)
+    if target != TARGET:
+        from . import links
+
+        return links.enqueue_pending(target)
     return _enqueue_all(Q(sync_status=SyncStatus.PENDING))
 
 
-def _take_request_slot(next_slot_at, now) -> float:
+def take_request_slot(next_slot_at, now, *, target: str = TARGET) -> float:
     """Reserve the target's next request slot (the rate is shared by all workers); seconds until it comes.
 
     Called with the target's row locked, so two workers never take the same slot.
     """
-    rate = settings.QWOTY_PUSH_RATE_PER_SECOND
+    rate = settings.QWOTY_PUSH_RATE_PER_SECOND if target == TARGET else settings.SECONDARY_PUSH_RATE_PER_SECOND
     if not rate:
         return 0.0
     slot = max(next_slot_at or now, now)
-    statements.update(TargetState, TARGET, {"next_slot_at": slot + timedelta(seconds=1 / rate)})
+    statements.update(TargetState, target, {"next_slot_at": slot + timedelta(seconds=1 / rate)})
     return (slot - now).total_seconds()
 
 
@@ -396,7 +400,9 @@ def sweep() -> dict:
     state = target_state()
     if state.paused and _upstream_accepts_token():
         counts["resumed"] = resume_target()
-    return counts
+    from . import links
+
+    return counts | links.sweep()
 
 
 def _enqueue_all(condition: Q) -> int:

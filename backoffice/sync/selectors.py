@@ -6,9 +6,11 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from backoffice.permissions import CHANGE_CONTACT_LINKS, can
 from backoffice.records import KINDS, Kind
 
-from .models import PushAttempt, SyncStatus
+from . import connectors
+from .models import PushAttempt, SyncStatus, Target
 
 WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED)
 
@@ -16,26 +18,50 @@ WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED)
 @dataclass(frozen=True)
 class QueueEntry:
     kind: Kind
-    record: object
+    record: object  # a record, or a contact's link to a secondary target
     can_retry: bool
+    target: str = Target.QWOTY
+
+    @property
+    def contact_or_record(self):
+        return self.record if self.target == Target.QWOTY else self.record.contact
 
     @property
     def url(self) -> str:
-        return self.kind.url("detail", self.record.pk)
+        return self.kind.url("detail", self.contact_or_record.pk)
+
+    @property
+    def target_label(self) -> str:
+        return Target(self.target).label
 
 
 def push_queue(*, user, limit: int = 200) -> dict[str, list[QueueEntry]]:
-    """Failed and in-flight records of the entities the user may see, oldest failure first; one query per entity."""
+    """Failed and in-flight records (and contacts' links) the user may see, oldest failure first.
+
+    One query per entity and per secondary target.
+    """
     queue = {"failed": [], "pending": []}
     for kind in KINDS.values():
         if not kind.can_view(user):
             continue
         can_retry = kind.can_change(user)
         records = kind.model.objects.filter(sync_status__in=WAITING).order_by("sync_error_at", "next_push_at")
-        for record in records[:limit]:
-            bucket = "failed" if record.sync_status == SyncStatus.FAILED else "pending"
-            queue[bucket].append(QueueEntry(kind=kind, record=record, can_retry=can_retry))
+        entries = [QueueEntry(kind=kind, record=record, can_retry=can_retry) for record in records[:limit]]
+        if kind.resource == "contacts":
+            entries += _link_entries(kind, can(user, CHANGE_CONTACT_LINKS), limit)
+        for entry in entries:
+            bucket = "failed" if entry.record.sync_status == SyncStatus.FAILED else "pending"
+            queue[bucket].append(entry)
     return queue
+
+
+def _link_entries(kind: Kind, can_retry: bool, limit: int) -> list[QueueEntry]:
+    entries = []
+    for connector in connectors.all_connectors():
+        waiting = connector.model.objects.filter(sync_status__in=WAITING).select_related("contact")
+        for link in waiting.order_by("sync_error_at", "next_push_at")[:limit]:
+            entries.append(QueueEntry(kind=kind, record=link, can_retry=can_retry, target=connector.target))
+    return entries
 
 
 OUTCOMES = {
@@ -69,6 +95,7 @@ class AttemptPage:
 
 def push_attempt_list(
     *,
+    target: str = "",
     resource: str = "",
     outcome: str = "",
     since: date | None = None,
@@ -79,6 +106,8 @@ def push_attempt_list(
 ) -> AttemptPage:
     """The push log, newest first, filtered; keyset pagination on id so deep pages stay as fast as the first."""
     attempts = PushAttempt.objects.select_related("user").order_by("-id")
+    if target:
+        attempts = attempts.filter(target=target)
     if resource:
         attempts = attempts.filter(resource=resource)
     if outcome in OUTCOMES:

@@ -1,5 +1,6 @@
 """post_save receivers, thin: a staff save marks the record dirty and queues its push."""
 
+from . import connectors, links
 from .context import is_applying_upstream
 from .push import mark_dirty
 
@@ -16,3 +17,21 @@ def related_row_changed(sender, instance, raw=False, **kwargs):
     if raw or is_applying_upstream():
         return
     mark_dirty(instance.customer)
+
+
+def linked_record_saved(sender, instance, raw=False, **kwargs):
+    """A staff save of a record linked to secondary targets: each link has a new version to send."""
+    if raw or is_applying_upstream():
+        return
+    links.mark_contact_links_dirty(instance)
+
+
+def link_saved(sender, instance, created=False, raw=False, **kwargs):
+    """Staff linked a record to a secondary target, or changed the link: it is sent (again)."""
+    if raw:
+        return
+    connector = connectors.get(instance.connector_target)
+    if created:
+        links.enqueue(connector.target, instance.pk)
+        return
+    links.mark_dirty(connector, type(instance).objects.select_for_update().only("sync_status").get(pk=instance.pk))

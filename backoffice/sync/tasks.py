@@ -2,7 +2,7 @@
 
 from django_tasks import task
 
-from . import push
+from . import links, push
 
 
 @task()
@@ -13,3 +13,8 @@ def push_record(resource: str, record_id: str) -> str:
 @task()
 def sweep() -> dict:
     return push.sweep()
+
+
+@task()
+def push_link(target: str, link_id: int) -> str:
+    return links.push_now(target, link_id)

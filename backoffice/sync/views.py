@@ -13,9 +13,10 @@ from backoffice.permissions import staff_view
 from backoffice.qwoty.errors import QwotyError
 from backoffice.records import KINDS
 
-from . import push
+from . import connectors, links, push
 from .conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
 from .forms import PushLogFilter
+from .models import Target, TargetState
 from .pull import pull_record
 from .selectors import push_attempt_list, push_queue
 
@@ -24,7 +25,8 @@ EDITORS = (*p.CHANGE_CUSTOMERS, *p.CHANGE_CONTACTS, *p.CHANGE_CATALOGS)
 
 @staff_view(*EDITORS, any_of=True)
 def queue(request: HtmxHttpRequest):
-    context = {"queue": push_queue(user=request.user), "state": push.target_state()}
+    paused = TargetState.objects.filter(paused=True).order_by("target")
+    context = {"queue": push_queue(user=request.user), "state": push.target_state(), "paused": list(paused)}
     return render_page(request, "sync/queue.html", context)
 
 
@@ -36,6 +38,22 @@ def retry(request: HtmxHttpRequest, resource: str, pk):
         messages.success(request, f"“{record}” will be pushed to Qwoty again.")
     else:
         messages.info(request, f"“{record}” is not failed; nothing to retry.")
+    return _back(request)
+
+
+@require_POST
+@staff_view(*p.CHANGE_CONTACT_LINKS)
+def retry_link(request: HtmxHttpRequest, target: str, pk: int):
+    """Send a contact's link to a secondary target again (failed, or to overwrite what the target holds)."""
+    try:
+        connector = connectors.get(target)
+    except KeyError:
+        raise Http404 from None
+    link = get_object_or_404(connector.model.objects.select_related("contact"), pk=pk)
+    if links.retry(connector, link):
+        messages.success(request, f"“{link.contact}” will be sent to {connector.label} again.")
+    else:
+        messages.info(request, f"“{link.contact}” is already waiting to be sent to {connector.label}.")
     return _back(request)
 
 
@@ -73,18 +91,24 @@ def resolve(request: HtmxHttpRequest, resource: str, pk):
 def retry_all(request: HtmxHttpRequest):
     resources = [resource for resource, kind in KINDS.items() if kind.can_change(request.user)]
     count = push.retry_all_failed(resources=resources)
-    messages.success(request, f"{count} failed record{'s' if count != 1 else ''} will be pushed again.")
+    if p.can(request.user, p.CHANGE_CONTACT_LINKS):
+        count += links.retry_all_failed()
+    messages.success(request, f"{count} failed push{'es' if count != 1 else ''} will be tried again.")
     return _back(request)
 
 
 @require_POST
 @staff_view(*p.VIEW_PUSH_LOG)
 def resume(request: HtmxHttpRequest):
-    if not push.target_state().paused:
-        messages.info(request, "Pushing to Qwoty was not paused.")
+    target = request.POST.get("target") or Target.QWOTY
+    if target not in Target.values:
+        raise Http404
+    label = Target(target).label
+    if not push.target_state(target).paused:
+        messages.info(request, f"Pushing to {label} was not paused.")
         return _back(request)
-    queued = push.resume_target()
-    messages.success(request, f"Pushing to Qwoty resumed; {queued} pending record{'s' if queued != 1 else ''} queued.")
+    queued = push.resume_target(target)
+    messages.success(request, f"Pushing to {label} resumed; {queued} pending push{'es' if queued != 1 else ''} queued.")
     return _back(request)
 
 

@@ -26,7 +26,8 @@ class Command(BaseCommand):
             counts = push.sweep()
             if any(counts.values()) or not every:
                 stale, overdue, resumed = counts["stale"], counts["overdue"], counts["resumed"]
-                self.stdout.write(f"sweep: {stale} stale, {overdue} overdue re-queued, {resumed} resumed")
+                links = f"{counts['stale_links']} stale and {counts['overdue_links']} overdue links"
+                self.stdout.write(f"sweep: {stale} stale, {overdue} overdue re-queued, {resumed} resumed; {links}")
             if not every:
                 return
             close_old_connections()

@@ -1,0 +1,176 @@
+"""HTTP for the secondary targets: the Qwoty client's session, timeouts and typed errors, their auth and bodies.
+
+Every call returns a `TargetResponse` or raises the `QwotyError` subclass its status calls for, so
+the push layer retries, gives up or pauses a secondary target exactly as it does Qwoty. Tokens and
+client secrets travel only in headers and the token request: never in a message or a return value.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+
+from backoffice.qwoty.client import connection_reason, new_session, parse_retry_after, without_request
+from backoffice.qwoty.errors import (
+    QwotyBadResponse,
+    QwotyConnectionError,
+    QwotyTimeout,
+    QwotyUnauthorized,
+    error_for_status,
+)
+from backoffice.redaction import redact
+
+# Where each target puts its error text: Prioticket `error_message`, Koywe (and OAuth2) `message`/`error`.
+ERROR_KEYS = ("error_message", "message", "error_description", "error")
+
+
+@dataclass(frozen=True)
+class TargetResponse:
+    status: int
+    body: dict
+    duration_ms: int
+
+
+class StaticToken:
+    """A bearer token from the settings."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def token(self) -> str:
+        return self._token
+
+    def forget(self) -> None:
+        """Nothing to renew: a refused static token pauses the target until staff fix it."""
+
+    def __repr__(self) -> str:
+        return "<StaticToken>"
+
+
+class ClientCredentials:
+    """OAuth2 client credentials: a bearer token fetched with the client id and secret, kept until shortly
+    before it expires. Shared by every thread of the process (one token, not one per push)."""
+
+    EARLY_SECONDS = 30  # renewed this long before its expiry, so no request leaves with a dying token
+    _tokens: dict[tuple[str, str], tuple[str, float]] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, name: str, token_url: str, client_id: str, client_secret: str):
+        self.name, self.token_url = name, token_url
+        self._key = (token_url, client_id)
+        self._credentials = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+        self._session = new_session(token_url, None)
+
+    def token(self) -> str:
+        with self._lock:
+            token, expires_at = self._tokens.get(self._key, ("", 0.0))
+            if time.monotonic() < expires_at:
+                return token
+            token, lifetime = self._fetch()
+            self._tokens[self._key] = (token, time.monotonic() + max(lifetime - self.EARLY_SECONDS, 0))
+            return token
+
+    def forget(self) -> None:
+        """The target refused our token before its expiry (revoked): the next call fetches a new one."""
+        with self._lock:
+            self._tokens.pop(self._key, None)
+
+    @classmethod
+    def forget_all(cls) -> None:
+        with cls._lock:
+            cls._tokens.clear()
+
+    def _fetch(self) -> tuple[str, float]:
+        timeout = (settings.QWOTY_CONNECT_TIMEOUT, settings.QWOTY_READ_TIMEOUT)
+        try:
+            raw = self._session.post(self.token_url, data=self._credentials, timeout=timeout)
+        except requests.Timeout as exc:
+            raise QwotyTimeout(f"{self.name} did not answer the token request in time") from without_request(exc)
+        except requests.ConnectionError as exc:
+            reason = connection_reason(exc)
+            raise QwotyConnectionError(f"Could not reach {self.name} for a token: {reason}") from without_request(exc)
+        body = _json(raw)
+        if raw.status_code == 200 and isinstance(body.get("access_token"), str):
+            return body["access_token"], float(body.get("expires_in") or 0)
+        message = f"token request refused: {_error_text(body, raw.status_code)}"
+        if raw.status_code in (400, 401):  # OAuth2 says invalid_client may come back as either
+            raise QwotyUnauthorized(message, status=raw.status_code, body=redact(raw.text[:4000]))
+        raise error_for_status(raw.status_code, message, body=redact(raw.text[:4000]))
+
+    def __repr__(self) -> str:
+        return f"<ClientCredentials {self.name}>"
+
+
+class TargetClient:
+    """One secondary target's API: `request()` answers a TargetResponse or raises a QwotyError subclass."""
+
+    def __init__(self, name: str, base_url: str, auth: StaticToken | ClientCredentials):
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.timeout = (settings.QWOTY_CONNECT_TIMEOUT, settings.QWOTY_READ_TIMEOUT)
+        # The token is set per call, not as the session's auth: a token fetch must raise our errors, not requests'.
+        self.session = new_session(self.base_url, None)
+
+    def __repr__(self) -> str:
+        return f"<TargetClient {self.name} {self.base_url}>"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(self, method: str, path: str, *, params: dict | None = None, json=None) -> TargetResponse:
+        try:
+            return self._send(method, path, params, json)
+        except QwotyUnauthorized:
+            if not isinstance(self.auth, ClientCredentials):
+                raise
+            self.auth.forget()  # a token revoked before its expiry: one more try, with a fresh one
+            return self._send(method, path, params, json)
+
+    def _send(self, method: str, path: str, params, json) -> TargetResponse:
+        headers = {"Authorization": f"Bearer {self.auth.token()}"}
+        started = time.monotonic()
+        try:
+            raw = self.session.request(
+                method, self.url(path), params=params, json=json, headers=headers, timeout=self.timeout
+            )
+        except requests.Timeout as exc:
+            raise QwotyTimeout(f"{self.name} did not answer {method} {path} in time") from without_request(exc)
+        except requests.ConnectionError as exc:
+            reason = connection_reason(exc)
+            raise QwotyConnectionError(f"Could not reach {self.name} at {self.base_url}: {reason}") from (
+                without_request(exc)
+            )
+        duration_ms = round((time.monotonic() - started) * 1000)
+        body = _json(raw)
+        if 200 <= raw.status_code < 300:
+            if not body:
+                raise QwotyBadResponse(
+                    f"Unexpected answer from {self.name} (HTTP {raw.status_code})",
+                    status=raw.status_code,
+                    body=redact(raw.text[:4000]),
+                )
+            return TargetResponse(status=raw.status_code, body=body, duration_ms=duration_ms)
+        raise error_for_status(
+            raw.status_code,
+            _error_text(body, raw.status_code),
+            body=redact(raw.text[:4000]),
+            retry_after=parse_retry_after(raw.headers.get("Retry-After")),
+        )
+
+
+def _json(raw: requests.Response) -> dict:
+    try:
+        body = raw.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_text(body: dict, status: int) -> str:
+    for key in ERROR_KEYS:
+        if isinstance(body.get(key), str) and body[key]:
+            return redact(body[key])
+    return f"HTTP {status}"

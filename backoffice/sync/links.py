@@ -1,0 +1,267 @@
+"""Pushes to the secondary targets: a linked contact's whole object, sent after each change, every call stored.
+
+The same state machine as Qwoty's pushes (`push.py`), on the link row instead of the record:
+pending → pushing → synced, retried with backoff on 429/5xx/timeouts, failed at once on
+400/404/422 (with the target's message), and the whole target paused on 401/403. These targets
+overwrite on PUT, so there is no field diff: a change bumps the link's `version`, and a push whose
+version moved while in flight is sent again. A body the target already holds is not sent twice.
+"""
+
+import json
+import logging
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
+from backoffice.redaction import redact
+
+from . import connectors, statements
+from .backoff import backoff_delay
+from .models import PushAttempt, SyncStatus, TargetState
+from .push import FAILED, NOT_DUE, NOTHING_TO_SEND, PAUSED, PUSHED, PUSHING, RETRYING, pause_target, take_request_slot
+
+logger = logging.getLogger(__name__)
+
+# A link in these states has its push queued already: a change only bumps its version.
+_QUEUED = (SyncStatus.PENDING, SyncStatus.PUSHING)
+
+
+# -- staff side --------------------------------------------------------------------------------------
+
+
+def mark_contact_links_dirty(contact) -> None:
+    """The contact changed: each of its links has a new version to send. In the edit's transaction (the outbox)."""
+    for connector in connectors.all_connectors():
+        # Locked: a push finishing now must see the new version, or this must see it finished.
+        link = connector.model.objects.select_for_update().filter(contact_id=contact.pk).only("sync_status").first()
+        if link is not None:
+            mark_dirty(connector, link)
+
+
+def mark_dirty(connector, link) -> None:
+    """A new version of the link to send: pending, and queued unless it already is. Call with the link locked."""
+    fields = {"version": F("version") + 1}
+    queued = link.sync_status in _QUEUED
+    if not queued:
+        fields |= {"sync_status": SyncStatus.PENDING, "sync_error": "", "sync_error_at": None}
+        fields |= {"push_attempts": 0, "next_push_at": timezone.now()}
+    connector.model.objects.filter(pk=link.pk).update(**fields)
+    if not queued:
+        enqueue(connector.target, link.pk)
+
+
+def enqueue(target: str, link_id, *, run_after=None) -> None:
+    """Queue a push task; with the database queue it commits or rolls back with the change (the outbox)."""
+    from .tasks import push_link
+
+    task = push_link.using(run_after=run_after) if run_after else push_link
+    task.enqueue(target, link_id)
+
+
+def retry(connector, link) -> bool:
+    """Staff asked to send a failed (or synced) link again, even unchanged: the target's copy may have been
+    changed by someone else. Pending with a fresh attempt count."""
+    with transaction.atomic():
+        link = connector.model.objects.select_for_update().only("sync_status").get(pk=link.pk)
+        if link.sync_status in _QUEUED:
+            return False
+        connector.model.objects.filter(pk=link.pk).update(last_sent=None)
+        mark_dirty(connector, link)
+    return True
+
+
+def retry_all_failed() -> int:
+    """Send every failed link again; returns how many."""
+    count = 0
+    for connector in connectors.all_connectors():
+        for link in connector.model.objects.filter(sync_status=SyncStatus.FAILED).only("sync_status"):
+            count += retry(connector, link)
+    return count
+
+
+def enqueue_pending(target: str) -> int:
+    """Queue every pending link of a target (it was paused); returns how many."""
+    connector = connectors.get(target)
+    ids = list(connector.model.objects.filter(sync_status=SyncStatus.PENDING).values_list("pk", flat=True))
+    with transaction.atomic():
+        connector.model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=timezone.now())
+        for pk in ids:
+            enqueue(target, pk)
+    return len(ids)
+
+
+# -- worker side -------------------------------------------------------------------------------------
+
+
+def push_now(target: str, link_id) -> str:
+    """Push one link if it is due: claim it, check it, PUT the whole contact, store the attempt and the answer."""
+    connector = connectors.get(target)
+    claimed, wait, version = _claim(connector, link_id)
+    if claimed != PUSHING:
+        return claimed
+    link = connector.model.objects.select_related("contact").get(pk=link_id)
+    errors = connector.errors(link)
+    if errors:  # what the target would refuse is not sent: staff fix it (the forms show the same checks)
+        message = f"Not sent: {connector.label} would refuse it. " + " ".join(errors.values())
+        _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=link.push_attempts)
+        return FAILED
+    call = connector.call(link)
+    if sent(call) == link.last_sent:
+        _finish(connector, link, SyncStatus.SYNCED, version)
+        return NOTHING_TO_SEND
+    client = connector.client()
+    if wait > 0:
+        time.sleep(wait)
+    started = time.monotonic()
+    try:
+        response = client.request(call.method, call.path, params=call.params or None, json=call.body)
+    except QwotyError as exc:
+        attempt = _attempt(connector, link, client, call, started, error=exc)
+        return _on_error(connector, link, exc, attempt, version)
+    attempt = _attempt(connector, link, client, call, started, status=response.status, answer=response.body)
+    _on_success(connector, link, call, connector.kept(response.body), version, attempt)
+    return PUSHED
+
+
+@transaction.atomic
+def _claim(connector, link_id):
+    """Is the target paused; move the due link from pending to pushing; take the target's next request slot.
+
+    Returns (PUSHING, seconds to wait, the version being sent) or (PAUSED | NOT_DUE, 0, None).
+    """
+    state = statements.select_for_update(TargetState, connector.target, ("paused", "next_slot_at"))
+    if state is None:  # the first push to this target
+        TargetState.objects.get_or_create(target=connector.target)
+        return _claim(connector, link_id)
+    if state["paused"]:
+        return PAUSED, 0, None
+    now = timezone.now()
+    model = connector.model
+    claimed = statements.update(
+        model,
+        link_id,
+        {"sync_status": SyncStatus.PUSHING, "pushing_since": now},
+        where="{sync_status} = %s AND ({next_push_at} IS NULL OR {next_push_at} <= %s)",
+        params=(("sync_status", SyncStatus.PENDING), ("next_push_at", now)),
+    )
+    if not claimed:
+        return NOT_DUE, 0, None
+    version = model.objects.filter(pk=link_id).values_list("version", flat=True).get()
+    return PUSHING, take_request_slot(state["next_slot_at"], now, target=connector.target), version
+
+
+@transaction.atomic
+def _on_success(connector, link, call, answer: dict, version: int, attempt: PushAttempt) -> None:
+    statements.insert(attempt)
+    fields = {"last_sent": sent(call), "last_answer": answer, "last_synced_at": timezone.now()}
+    _finish(connector, link, SyncStatus.SYNCED, version, **fields)
+
+
+def sent(call) -> dict:
+    """What a link keeps of the request the target accepted: a push that would send the same sends nothing."""
+    return {"query": call.params, "body": call.body}
+
+
+@transaction.atomic
+def _finish(connector, link, status, version: int, *, error="", attempts=0, next_push_at=None, **fields) -> None:
+    """Write the push's outcome, unless the link changed while in flight: then it is pending and queued again."""
+    values = {
+        "sync_status": status,
+        "sync_error": error,
+        "sync_error_at": timezone.now() if error else None,
+        "push_attempts": attempts,
+        "pushing_since": None,
+        "next_push_at": next_push_at,
+        **fields,
+    }
+    rows = connector.model.objects.filter(pk=link.pk)
+    if rows.filter(version=version).update(**values):
+        return
+    # What the target accepted is kept; the newer version goes next.
+    again = {"sync_status": SyncStatus.PENDING, "sync_error": "", "sync_error_at": None, "push_attempts": 0}
+    rows.update(**again, pushing_since=None, next_push_at=timezone.now(), **fields)
+    enqueue(connector.target, link.pk)
+
+
+@transaction.atomic
+def _on_error(connector, link, exc: QwotyError, attempt: PushAttempt, version: int) -> str:
+    statements.insert(attempt)
+    if isinstance(exc, QwotyUnauthorized | QwotyForbidden):
+        reason = f"{connector.label} refused our credentials: {exc.message} (HTTP {exc.status}). Pushing is paused."
+        pause_target(reason, connector.target)
+        _finish(connector, link, SyncStatus.PENDING, version, error=exc.message, attempts=link.push_attempts)
+        return PAUSED
+    attempts = link.push_attempts + 1
+    if exc.retryable and attempts < settings.QWOTY_PUSH_MAX_ATTEMPTS:
+        delay = backoff_delay(
+            attempts,
+            retry_after=getattr(exc, "retry_after", None),
+            base=settings.QWOTY_RETRY_BASE_SECONDS,
+            cap=settings.QWOTY_RETRY_MAX_SECONDS,
+        )
+        run_after = timezone.now() + timedelta(seconds=delay)
+        _finish(
+            connector, link, SyncStatus.PENDING, version, error=exc.message, attempts=attempts, next_push_at=run_after
+        )
+        enqueue(connector.target, link.pk, run_after=run_after)
+        return RETRYING
+    message = exc.message if not exc.retryable else f"Gave up after {attempts} attempts: {exc.message}"
+    _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=attempts)
+    return FAILED
+
+
+def _attempt(connector, link, client, call, started, *, status=None, answer=None, error=None) -> PushAttempt:
+    """The call as it happened, saved by the transaction that records its outcome. Credentials are never in it."""
+    query = f"?{urlencode(call.params)}" if call.params else ""
+    return PushAttempt(
+        target=connector.target,
+        resource="contacts",
+        record_id=link.contact_id,
+        method=call.method,
+        url=client.url(call.path) + query,
+        request_body=call.body,
+        status=error.status if error else status,
+        response_body=error.body if error else redact(json.dumps(answer)),
+        duration_ms=round((time.monotonic() - started) * 1000),
+        error_kind=error.kind if error else "",
+        error_message=error.message if error else "",
+        attempt=link.push_attempts + 1,
+        user_id=link.contact.edited_by_id or link.linked_by_id,  # the contact's last editor, else who linked it
+    )
+
+
+# -- recovery ----------------------------------------------------------------------------------------
+
+
+def sweep() -> dict:
+    """Links left `pushing` by a dead worker, or `pending` with their task lost: queued again."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS)
+    counts = {"stale_links": 0, "overdue_links": 0}
+    for connector in connectors.all_connectors():
+        model = connector.model
+        with transaction.atomic():
+            for pk in model.objects.filter(sync_status=SyncStatus.PUSHING, pushing_since__lt=stale).values_list(
+                "pk", flat=True
+            ):
+                if model.objects.filter(pk=pk, sync_status=SyncStatus.PUSHING).update(
+                    sync_status=SyncStatus.PENDING, pushing_since=None, next_push_at=now
+                ):
+                    counts["stale_links"] += 1
+                    enqueue(connector.target, pk)
+            overdue = list(
+                model.objects.filter(sync_status=SyncStatus.PENDING, next_push_at__lt=stale).values_list(
+                    "pk", flat=True
+                )
+            )
+            model.objects.filter(pk__in=overdue, sync_status=SyncStatus.PENDING).update(next_push_at=now)
+            for pk in overdue:
+                enqueue(connector.target, pk)
+            counts["overdue_links"] += len(overdue)
+    return counts

@@ -1,0 +1,321 @@
+"""Secondary targets end to end: a contact linked to Prioticket or Koywe → post_save → queue → worker → sandbox PUT."""
+
+import json
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from backoffice.qwoty.sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
+from backoffice.sync import links, push
+from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
+from backoffice.sync.models import PushAttempt, SyncStatus, Target
+from contacts.links import link_save, new_link
+from contacts.models import Contact, KoyweLink, PrioticketLink
+from contacts.services import contact_update
+from tests.conftest import TEST_TOKEN
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VALID_CL_RUT = "76.086.428-5"
+VALID_CL_PHONE = "+56 9 6123 4567"
+
+
+@pytest.fixture
+def staff():
+    return get_user_model().objects.create_user("sam", password="x")
+
+
+@pytest.fixture
+def contact(pulled):
+    return Contact.objects.exclude(email=None).order_by("pk").first()
+
+
+def puts(sandbox, prefix: str) -> list[dict]:
+    return [entry for entry in sandbox.received("PUT") if entry["path"].startswith(prefix)]
+
+
+def link_prioticket(contact, staff, **fields) -> PrioticketLink:
+    link = new_link(contact, "prioticket")
+    for name, value in fields.items():
+        setattr(link, name, value)
+    return link_save(link=link, user=staff)
+
+
+def link_koywe(contact, staff, **fields) -> KoyweLink:
+    link = new_link(contact, "koywe")
+    for name, value in {"country_symbol": "CL", "business_type": "PERSON", **fields}.items():
+        setattr(link, name, value)
+    return link_save(link=link, user=staff)
+
+
+def set_phone(contact, phone, sandbox) -> Contact:
+    """The contact with this phone, here and in Qwoty, as after a pull (no push, no staff edit)."""
+    sandbox.api("PATCH", f"contacts/{contact.pk}", json={"phone": phone}).raise_for_status()
+    Contact.objects.filter(pk=contact.pk).update(phone=phone, last_synced={**contact.last_synced, "phone": phone})
+    sandbox.clear_log()
+    return Contact.objects.get(pk=contact.pk)
+
+
+def test_linking_to_prioticket_puts_the_complete_contact(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff, order_reference="ORD-42", contact_language="fr")
+    assert link.sync_status == SyncStatus.PENDING
+    drain()
+
+    [sent] = puts(pulled, "/prioticket/")
+    assert sent["path"] == f"/prioticket/v3/contacts/{link.contact_uid}"
+    assert sent["query"] == {"order_reference": "ORD-42"}
+    body = sent["body"]["data"]["contact"]
+    assert set(body) == set(CONTACT_FIELDS)  # the whole contact: Prioticket overwrites, never merges
+    assert body["contact_uid"] == link.contact_uid
+    assert body["contact_external_uid"] == str(contact.pk)
+    assert (body["contact_name_last"], body["contact_email"]) == (contact.last_name, contact.email)
+    assert body["contact_language"] == "fr"
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+    assert link.last_answer["contact_number"].startswith("PT")  # the stored contact, kept
+    stored = pulled.http.get(f"{pulled.control}/prioticket/contacts/{link.contact_uid}").json()
+    assert stored["order_references"] == ["ORD-42"]
+    attempt = PushAttempt.objects.get(target=Target.PRIOTICKET)
+    assert (attempt.method, attempt.status, attempt.record_id, attempt.attempt) == ("PUT", 200, contact.pk, 1)
+    assert attempt.url.endswith(f"/prioticket/v3/contacts/{link.contact_uid}?order_reference=ORD-42")
+    assert attempt.user == staff  # who linked it: the contact itself was never edited here
+
+
+def test_a_staff_edit_of_a_linked_contact_reaches_every_target(contact, drain, staff, pulled):
+    contact = set_phone(contact, VALID_CL_PHONE, pulled)
+    link_prioticket(contact, staff)
+    link_koywe(contact, staff)
+    drain()
+    pulled.clear_log()
+
+    contact_update(contact=contact, user=staff, data={"first_name": "Renée"})
+    drain()
+
+    assert [entry["body"] for entry in pulled.received("PATCH")] == [{"first_name": "Renée"}]
+    [to_prioticket] = puts(pulled, "/prioticket/")
+    assert to_prioticket["body"]["data"]["contact"]["contact_name_first"] == "Renée"
+    [to_koywe] = puts(pulled, "/koywe/")
+    assert to_koywe["body"]["firstName"] == "Renée"
+    assert PrioticketLink.objects.get().sync_status == KoyweLink.objects.get().sync_status == SyncStatus.SYNCED
+
+
+def test_a_rolled_back_edit_pushes_nothing_to_the_linked_targets(contact, drain, staff, pulled):
+    link_prioticket(contact, staff)
+    drain()
+    pulled.clear_log()
+    DBTaskResult.objects.all().delete()
+
+    with transaction.atomic():
+        contact_update(contact=contact, user=staff, data={"first_name": "Never"})
+        transaction.set_rollback(True)
+
+    assert not DBTaskResult.objects.exists()
+    assert PrioticketLink.objects.get().sync_status == SyncStatus.SYNCED
+    drain()
+    assert not pulled.received("PUT")
+
+
+def test_a_push_that_would_send_the_same_again_sends_nothing(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff)
+    drain()
+    pulled.clear_log()
+    contact_update(contact=contact, user=staff, data={"first_name": "Temporary"})
+    contact_update(contact=contact, user=staff, data={"first_name": contact.first_name})  # undone before the push
+    drain()
+    assert not puts(pulled, "/prioticket/")
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+
+
+def test_staff_retry_sends_again_even_when_nothing_changed(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff)
+    drain()
+    pulled.clear_log()
+    assert links.retry(links.connectors.get("prioticket"), link)
+    drain()
+    assert len(puts(pulled, "/prioticket/")) == 1
+
+
+def test_one_oauth_token_serves_many_pushes_and_a_revoked_one_is_replaced(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff)
+    drain()
+    for name in ("A", "B"):
+        contact_update(contact=contact, user=staff, data={"first_name": name})
+        drain()
+    issued = pulled.http.get(f"{pulled.control}/prioticket/tokens-issued").json()["count"]
+    assert len(puts(pulled, "/prioticket/")) == 3
+    assert issued == 1
+
+    pulled.http.post(f"{pulled.control}/prioticket/revoke").raise_for_status()
+    contact_update(contact=contact, user=staff, data={"first_name": "C"})
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+    assert pulled.http.get(f"{pulled.control}/prioticket/tokens-issued").json()["count"] == 2
+
+
+def test_refused_client_credentials_pause_prioticket_only(contact, drain, staff, pulled, settings):
+    settings.PRIOTICKET_CLIENT_SECRET = "not-the-secret"
+    link = link_prioticket(contact, staff)
+    drain()
+
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.PENDING
+    assert "Client authentication failed" in link.sync_error  # the token endpoint's own words
+    assert push.target_state(Target.PRIOTICKET).paused
+    assert not push.target_state(Target.QWOTY).paused
+    contact_update(contact=contact, user=staff, data={"first_name": "Still pushed to Qwoty"})
+    drain()
+    assert Contact.objects.get(pk=contact.pk).sync_status == SyncStatus.SYNCED
+
+    settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
+    assert push.resume_target(Target.PRIOTICKET) == 1
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+    assert puts(pulled, "/prioticket/")[-1]["body"]["data"]["contact"]["contact_name_first"] == "Still pushed to Qwoty"
+
+
+def test_transient_failures_are_retried_then_synced(contact, drain, staff, pulled):
+    pulled.faults(script=[{"status": 503}, {"status": 429, "retry_after": 0}])
+    link = link_prioticket(contact, staff)
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+    attempts = list(PushAttempt.objects.filter(target=Target.PRIOTICKET).order_by("created_at", "id"))
+    assert [(a.status, a.attempt) for a in attempts] == [(503, 1), (429, 2), (200, 3)]
+
+
+def test_retries_are_capped(contact, drain, staff, pulled, settings):
+    settings.QWOTY_PUSH_MAX_ATTEMPTS = 3
+    pulled.faults(outage=True)
+    link = link_prioticket(contact, staff)
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.FAILED
+    assert link.sync_error.startswith("Gave up after 3 attempts")
+
+
+def test_a_refusal_fails_the_link_at_once_with_the_targets_message(contact, drain, staff, pulled):
+    contact = set_phone(contact, None, pulled)
+    pulled.faults(script=[{"status": 422, "error": "documentNumber: does not match the country"}])
+    link = link_koywe(contact, staff)
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.FAILED
+    assert link.sync_error == "documentNumber: does not match the country"
+    assert PushAttempt.objects.filter(target=Target.KOYWE).count() == 1
+
+
+def test_koywe_gets_its_fields_on_its_path(contact, drain, staff, pulled):
+    contact = set_phone(contact, VALID_CL_PHONE, pulled)
+    link = link_koywe(contact, staff, business_type="COMPANY", tax_id_type="RUT", tax_id_number=VALID_CL_RUT)
+    drain()
+
+    [sent] = puts(pulled, "/koywe/")
+    assert sent["path"] == f"/koywe/v1/organizations/org_sandbox/merchants/mer_sandbox/contacts/{link.koywe_id}"
+    assert sent["body"]["countrySymbol"] == "CL"
+    assert (sent["body"]["taxIdType"], sent["body"]["taxIdNumber"]) == ("RUT", VALID_CL_RUT)
+    assert sent["body"]["externalId"] == str(contact.pk)
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED, link.sync_error
+    assert link.last_answer["tax"] == {"type": "RUT", "number": VALID_CL_RUT}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"tax_id_type": "RUT", "tax_id_number": "76.086.428-4"}, "tax_id_number", "Not a valid RUT"),
+        ({"tax_id_type": "RUT"}, "tax_id_number", "needs the tax ID's number"),
+        ({"country_symbol": "AR", "tax_id_type": "RUT", "tax_id_number": VALID_CL_RUT}, "tax_id_type", "in AR"),
+        ({"document_type": "DNI"}, "document_number", "needs the number"),
+        ({"business_type": "COMPANY", "document_type": "DNI", "document_number": "1"}, "document_type", "company"),
+    ],
+)
+def test_a_link_koywe_would_refuse_is_refused_in_the_form(contact, staff, pulled, fields, field, message):
+    contact = set_phone(contact, None, pulled)
+    with pytest.raises(ValidationError) as refused:
+        link_koywe(contact, staff, **fields)
+    assert message in " ".join(refused.value.message_dict[field])
+    assert not KoyweLink.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_contact_edit_koywe_would_refuse_is_refused_and_nothing_is_saved(contact, staff, pulled):
+    contact = set_phone(contact, VALID_CL_PHONE, pulled)
+    link_koywe(contact, staff)
+
+    with pytest.raises(ValidationError) as refused:
+        contact_update(contact=contact, user=staff, data={"phone": "+33 6 99 88 77 66"})  # valid, but not in Chile
+    assert "valid in CL" in refused.value.message_dict["phone"][0]
+    assert Contact.objects.get(pk=contact.pk).phone == VALID_CL_PHONE
+
+    contact_update(contact=contact, user=staff, data={"phone": "+56 9 8765 4321"})
+    assert Contact.objects.get(pk=contact.pk).phone == "+56 9 8765 4321"
+
+
+def test_an_edit_made_while_the_put_is_in_flight_is_sent_next(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff)
+    drain()
+    pulled.clear_log()
+    pulled.faults(latency_ms=400)
+    contact_update(contact=contact, user=staff, data={"first_name": "First"})
+    DBTaskResult.objects.filter(task_path__endswith=".push_record").delete()  # only the link's push, not Qwoty's
+    result = {}
+    pusher = threading.Thread(target=lambda: result.update(outcome=links.push_now("prioticket", link.pk)))
+    pusher.start()
+    _wait_until(lambda: PrioticketLink.objects.get().sync_status == SyncStatus.PUSHING)
+    contact_update(contact=Contact.objects.get(pk=contact.pk), user=staff, data={"first_name": "Second"})
+    pusher.join()
+    assert result["outcome"] == push.PUSHED
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.PENDING  # the newer version goes next
+    pulled.faults(latency_ms=0)
+    drain()
+    names = [entry["body"]["data"]["contact"]["contact_name_first"] for entry in puts(pulled, "/prioticket/")]
+    assert names == ["First", "Second"]
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+
+
+def test_the_sweep_requeues_a_link_left_pushing_by_a_dead_worker(contact, drain, staff, pulled, settings):
+    link = link_prioticket(contact, staff)
+    DBTaskResult.objects.all().delete()  # the task died with its worker
+    long_ago = timezone.now() - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS + 1)
+    PrioticketLink.objects.filter(pk=link.pk).update(sync_status=SyncStatus.PUSHING, pushing_since=long_ago)
+
+    assert push.sweep()["stale_links"] == 1
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED
+
+
+def test_no_secret_is_stored_or_logged(contact, drain, staff, pulled, caplog):
+    caplog.set_level(logging.DEBUG)
+    contact = set_phone(contact, None, pulled)
+    pulled.faults(script=[{"status": 503, "error": f"echo Bearer {KOYWE_TOKEN} {PRIOTICKET_CLIENT_SECRET}"}])
+    link_prioticket(contact, staff)
+    link_koywe(contact, staff)
+    drain()
+    stored = json.dumps(list(PushAttempt.objects.values()), default=str)
+    assert PushAttempt.objects.filter(status=503).exists()
+    for secret in (KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET, TEST_TOKEN):
+        assert secret not in stored
+        assert secret not in caplog.text
+    assert "access_token" not in stored
+
+
+def _wait_until(condition, timeout: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
