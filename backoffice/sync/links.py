@@ -37,10 +37,10 @@ _QUEUED = (SyncStatus.PENDING, SyncStatus.PUSHING)
 
 def mark_contact_links_dirty(contact) -> None:
     """The contact changed: each of its links has a new version to send. In the edit's transaction (the outbox)."""
-    for connector in connectors.all_connectors():
+    for connector in connectors.linked_to(contact.pk):
         # Locked: a push finishing now must see the new version, or this must see it finished.
         link = connector.model.objects.select_for_update().filter(contact_id=contact.pk).only("sync_status").first()
-        if link is not None:
+        if link is not None:  # unlinked meanwhile
             mark_dirty(connector, link)
 
 

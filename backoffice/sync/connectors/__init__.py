@@ -28,6 +28,7 @@ class Connector:
     target: str  # a `Target` value
     label: str
     model_label: str  # the link model, "app.Model": one row per linked contact
+    related_name: str  # the link's name on the contact (its OneToOneField's related_name)
 
     @property
     def model(self) -> type[models.Model]:
@@ -64,11 +65,16 @@ def all_connectors() -> list[Connector]:
     return list(_registry.values())
 
 
+def linked_to(contact_id) -> list[Connector]:
+    """The targets a contact is linked to, in one query whatever their number (most contacts have none)."""
+    found = list(_registry.values())
+    if not found:
+        return []
+    contact_model = found[0].model._meta.get_field("contact").related_model
+    row = contact_model.objects.filter(pk=contact_id).values_list(*(f"{c.related_name}__pk" for c in found)).first()
+    return [connector for connector, link_id in zip(found, row or (), strict=False) if link_id is not None]
+
+
 def links_of(contact) -> list[tuple[Connector, models.Model]]:
-    """The contact's links, with their connectors: one query per target."""
-    found = []
-    for connector in _registry.values():
-        link = connector.model.objects.filter(contact_id=contact.pk).first()
-        if link is not None:
-            found.append((connector, link))
-    return found
+    """The contact's links, with their connectors."""
+    return [(c, c.model.objects.get(contact_id=contact.pk)) for c in linked_to(contact.pk)]

@@ -45,6 +45,7 @@ class KoyweConnector(Connector):
     target = "koywe"
     label = "Koywe"
     model_label = "contacts.KoyweLink"
+    related_name = "koywe_link"
 
     def call(self, link, contact=None) -> Call:
         contact = contact or link.contact

@@ -23,6 +23,7 @@ class PrioticketConnector(Connector):
     target = "prioticket"
     label = "Prioticket"
     model_label = "contacts.PrioticketLink"
+    related_name = "prioticket_link"
 
     def call(self, link, contact=None) -> Call:
         contact = contact or link.contact
