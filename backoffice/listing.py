@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from django import forms
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Aggregate, CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Replace
@@ -111,7 +112,10 @@ def _unfiltered(queryset: QuerySet) -> QuerySet:
 
 def _raw_ids(queryset: QuerySet) -> list:
     """The primary keys as the database returns them: converting a thousand to UUID costs more than the query."""
-    sql, params = queryset.values_list("pk").query.sql_with_params()
+    try:
+        sql, params = queryset.values_list("pk").query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (say, `pk__in=[]`): Django never asks the database
+        return []
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]

@@ -217,3 +217,8 @@ def test_the_push_log_filters_by_target(client, failed_link):
     page = client.get(reverse("sync:attempt-list"), {"target": "prioticket"}).content.decode()
     assert "contact_email is not a valid email" in page
     assert "/api/catalogs/" not in page
+
+
+def test_the_push_log_takes_any_date_the_picker_allows(client, pulled):
+    client.force_login(manager_user())
+    assert client.get(reverse("sync:attempt-list"), {"until": "9999-12-31"}).status_code == 200

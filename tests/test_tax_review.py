@@ -381,6 +381,7 @@ def test_review_page_lists_failing_and_unreviewed_first(as_manager, manager):
         pytest.param({"q": "dupont sarl"}, ["123456789"], id="every-word-must-match"),
         pytest.param({"q": "acme 303265045"}, ["40303265045", FR_SIREN], id="a-name-and-a-number"),
         pytest.param({"q": "dupont 303265045"}, [], id="a-name-and-another-companys-number"),
+        pytest.param({"q": "Zanzibar"}, [], id="a-word-no-customer-name-has"),
         pytest.param({"fixable": "on"}, ["40303265045"], id="with-a-suggested-fix"),
     ],
 )

@@ -127,5 +127,6 @@ def push_attempt_list(
 
 
 def _day_start(day: date, *, next_day: bool = False) -> datetime:
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return start + timedelta(days=1) if next_day else start
+    if next_day:
+        day = day + timedelta(days=1) if day < date.max else day  # "until 9999-12-31": no end, not an overflow
+    return timezone.make_aware(datetime.combine(day, time.min))
