@@ -1,5 +1,8 @@
 """GET /healthz: is the database reachable, is the upstream reachable (JSON, 503 without a database)."""
 
+import threading
+import time
+
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -7,6 +10,10 @@ from django.views.decorators.http import require_GET
 
 from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyError
+
+UPSTREAM_CHECK_SECONDS = 10.0
+_lock = threading.Lock()
+_last_check: tuple[float, dict] = (float("-inf"), {})
 
 
 @never_cache
@@ -28,6 +35,25 @@ def _check_database() -> dict:
 
 
 def _check_upstream() -> dict:
+    """Qwoty's answer to a one-row list, at most once per UPSTREAM_CHECK_SECONDS per process: anyone may call
+    /healthz, and each call would spend the workspace's rate limit, which our pushes need."""
+    global _last_check
+    with _lock:
+        checked_at, result = _last_check
+        if time.monotonic() - checked_at < UPSTREAM_CHECK_SECONDS:
+            return result
+        result = _ask_upstream()
+        _last_check = (time.monotonic(), result)
+        return result
+
+
+def forget_upstream_check() -> None:
+    global _last_check
+    with _lock:
+        _last_check = (float("-inf"), {})
+
+
+def _ask_upstream() -> dict:
     client = QwotyClient(connect_timeout=1.0, read_timeout=2.0)
     try:
         response = client.list_page("catalogs", page=1, per_page=1)

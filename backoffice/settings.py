@@ -133,7 +133,8 @@ STORAGES = {
 
 # Upstream: the bundled sandbox unless told otherwise, so nothing calls a real host by default.
 QWOTY_API_URL = env.str("QWOTY_API_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/api")
-QWOTY_API_TOKEN = env.str("QWOTY_API_TOKEN", default=SANDBOX_TOKEN)
+# Stripped: a token read from a secret file often ends in a newline, which no HTTP header may hold.
+QWOTY_API_TOKEN = env.str("QWOTY_API_TOKEN", default=SANDBOX_TOKEN).strip()
 QWOTY_CONNECT_TIMEOUT = env.float("QWOTY_CONNECT_TIMEOUT", default=3.05)
 QWOTY_READ_TIMEOUT = env.float("QWOTY_READ_TIMEOUT", default=10.0)
 # First retry waits about this long; each further one doubles it (with jitter).
@@ -152,9 +153,9 @@ PRIOTICKET_TOKEN_URL = env.str(
     "PRIOTICKET_TOKEN_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/prioticket/oauth2/token"
 )
 PRIOTICKET_CLIENT_ID = env.str("PRIOTICKET_CLIENT_ID", default=SANDBOX_PRIOTICKET_CLIENT_ID)
-PRIOTICKET_CLIENT_SECRET = env.str("PRIOTICKET_CLIENT_SECRET", default=SANDBOX_PRIOTICKET_CLIENT_SECRET)
+PRIOTICKET_CLIENT_SECRET = env.str("PRIOTICKET_CLIENT_SECRET", default=SANDBOX_PRIOTICKET_CLIENT_SECRET).strip()
 KOYWE_API_URL = env.str("KOYWE_API_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/koywe/v1")
-KOYWE_API_TOKEN = env.str("KOYWE_API_TOKEN", default=SANDBOX_KOYWE_TOKEN)
+KOYWE_API_TOKEN = env.str("KOYWE_API_TOKEN", default=SANDBOX_KOYWE_TOKEN).strip()
 KOYWE_ORGANIZATION_ID = env.str("KOYWE_ORGANIZATION_ID", default=SANDBOX_KOYWE_ORGANIZATION_ID)
 KOYWE_MERCHANT_ID = env.str("KOYWE_MERCHANT_ID", default=SANDBOX_KOYWE_MERCHANT_ID)
 # Requests per second to each secondary target, shared by all workers; 0 = unlimited.
@@ -162,6 +163,7 @@ SECONDARY_PUSH_RATE_PER_SECOND = env.float("SECONDARY_PUSH_RATE_PER_SECOND", def
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -170,10 +172,14 @@ LOGGING = {
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # urllib3 logs request lines at DEBUG; keep it quiet and redacted anyway.
         "urllib3": {"level": "WARNING"},
+        # Django's default config gives these loggers handlers of their own, which would print each record a
+        # second time, unredacted: ours replace them.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
 

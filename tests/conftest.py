@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings as django_settings
 
+from backoffice.health import forget_upstream_check
 from backoffice.qwoty.sandbox import SandboxServer
 from backoffice.sync.connectors.http import ClientCredentials
 from tests.browser import chromium, push_worker, staff  # noqa: F401  (the browser tests' fixtures)
@@ -29,6 +30,7 @@ def _upstream_is_sandbox(sandbox_server, settings):
     settings.PRIOTICKET_TOKEN_URL = f"{sandbox_server.base_url}/prioticket/oauth2/token"
     settings.KOYWE_API_URL = f"{sandbox_server.base_url}/koywe/v1"
     ClientCredentials.forget_all()  # tokens an earlier test's sandbox issued
+    forget_upstream_check()  # /healthz's remembered answer came from an earlier test's sandbox
     sandbox_server.clear()
 
 

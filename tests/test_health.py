@@ -37,3 +37,17 @@ def test_healthz_never_reveals_the_token(client, settings):
     response = client.get("/healthz")
     assert response.json()["upstream"]["status"] == 401
     assert "qwoty_revoked_secret_123" not in response.content.decode()
+
+
+def test_healthz_asks_qwoty_at_most_once_in_a_while(client, sandbox_server):
+    for _ in range(5):
+        assert client.get("/healthz").json()["upstream"]["ok"] is True
+    assert len(sandbox_server.received("GET")) == 1  # anonymous callers cannot spend our rate limit
+
+
+def test_healthz_hides_a_token_put_in_the_upstream_url(client, settings):
+    settings.QWOTY_API_URL = f"http://user:{settings.QWOTY_API_TOKEN}@127.0.0.1:9/api"
+    response = client.get("/healthz")
+    assert response.json()["upstream"]["ok"] is False
+    assert settings.QWOTY_API_TOKEN not in response.content.decode()
+    assert "Could not reach Qwoty at http://[REDACTED]@127.0.0.1:9/api" in response.json()["upstream"]["error"]

@@ -71,3 +71,28 @@ def test_error_page_hides_the_token_setting_and_authorization_header():
     html = _debug_error_page(request)
     assert "QWOTY_API_TOKEN" in html  # the settings table is there...
     assert settings.QWOTY_API_TOKEN not in html  # ...with the value masked
+
+
+def test_redact_catches_encoded_secrets_and_url_passwords(settings):
+    settings.QWOTY_API_TOKEN = "s3cr3t/AbC+dEf=="
+    settings.KOYWE_API_TOKEN = "koywe-Secret"
+    echoed = 's3cr3t\\/AbC+dEf== s3cr3t%2FAbC%2BdEf%3D%3D koywe-Secret http://u:pw@host/api'
+    assert redact(echoed) == f"{REDACTED} {REDACTED} {REDACTED} http://u:{REDACTED}@host/api"
+
+
+def test_djangos_own_loggers_print_each_record_once_and_redacted():
+    """Django's default config gives its loggers a console handler of their own: ours must replace it."""
+    import subprocess
+    import sys
+
+    from tests.test_settings import ROOT
+
+    code = (
+        "import django, logging, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'backoffice.settings'; django.setup(); "
+        "logging.getLogger('django.request').error('token %s', 'qwt_prod_leaked_123')"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DEBUG": "true"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "qwt_prod_leaked_123" not in result.stderr
+    assert result.stderr.count(f"token {REDACTED}") == 1

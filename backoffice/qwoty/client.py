@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from backoffice.redaction import redact
+from backoffice.redaction import redact, redact_url
 
 from .errors import QwotyBadResponse, QwotyConnectionError, QwotyError, QwotyTimeout, error_for_status
 
@@ -120,12 +120,19 @@ class QwotyClient:
         url = self.url(path)
         started = time.monotonic()
         try:
-            raw = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            # Never follow a redirect: requests would resend a PATCH without its body, or as a GET, and
+            # take the answer for a success.
+            raw = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
         except requests.Timeout as exc:
             raise QwotyTimeout(f"Qwoty did not answer {method} {path} in time") from without_request(exc)
         except requests.ConnectionError as exc:
+            where = redact_url(self.base_url)
+            raise QwotyConnectionError(f"Could not reach Qwoty at {where}: {connection_reason(exc)}") from (
+                without_request(exc)
+            )
+        except requests.RequestException as exc:  # an answer cut off mid-body, a header requests refuses…
             raise QwotyConnectionError(
-                f"Could not reach Qwoty at {self.base_url}: {connection_reason(exc)}"
+                f"Qwoty's answer to {method} {path} could not be read: {connection_reason(exc)}"
             ) from without_request(exc)
         duration_ms = round((time.monotonic() - started) * 1000)
         logger.debug("%s %s -> %s in %sms", method, url, raw.status_code, duration_ms)
@@ -140,9 +147,13 @@ def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
     status = raw.status_code
     if 200 <= status < 300 and isinstance(body, dict) and body.get("success") is True:
         return QwotyResponse(status=status, body=body, duration_ms=duration_ms)
-    text = redact(raw.text[:4000])  # what an error carries: the raw answer, without any secret
+    text = redact(raw.text)[:4000]  # what an error carries: the raw answer, without any secret
     if 200 <= status < 300:
         raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
+    if 300 <= status < 400:
+        location = redact_url(raw.headers.get("Location", "elsewhere"))
+        message = f"Qwoty redirected the call to {location} (HTTP {status}): check QWOTY_API_URL"
+        raise QwotyBadResponse(message, status=status, body=text)
     error = redact(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else f"HTTP {status}"
     raise error_for_status(status, error, body=text, retry_after=parse_retry_after(raw.headers.get("Retry-After")))
 

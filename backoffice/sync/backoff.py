@@ -13,11 +13,12 @@ T = TypeVar("T")
 def backoff_delay(attempt: int, *, retry_after: float | None = None, base: float = 0.5, cap: float = 60.0) -> float:
     """Seconds to wait before retry number `attempt` (1-based): "equal jitter" exponential backoff.
 
-    Never less than what the upstream asked for in Retry-After.
+    Never less than what the upstream asked for in Retry-After, up to `cap`: a Retry-After of a year
+    (or of an HTTP date in 9999) would otherwise park the record where no sweep looks.
     """
-    ceiling = min(cap, base * 2 ** (attempt - 1))
+    ceiling = min(cap, base * 2 ** min(attempt - 1, 64))
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-    return max(delay, retry_after or 0.0)
+    return min(max(delay, retry_after or 0.0), cap)
 
 
 def call_with_retries(call: Callable[[], T], *, attempts: int = 5, base: float = 0.5, sleep=time.sleep) -> T:

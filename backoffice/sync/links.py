@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
-from backoffice.redaction import redact
+from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyForbidden, QwotyUnauthorized
+from backoffice.redaction import redact, redact_url
 
 from . import connectors, statements
 from .backoff import backoff_delay
@@ -121,12 +121,29 @@ def push_now(target: str, link_id) -> str:
     started = time.monotonic()
     try:
         response = client.request(call.method, call.path, params=call.params or None, json=call.body)
+        kept = _kept(connector, response)
     except QwotyError as exc:
         attempt = _attempt(connector, link, client, call, started, error=exc)
         return _on_error(connector, link, exc, attempt, version)
     attempt = _attempt(connector, link, client, call, started, status=response.status, answer=response.body)
-    _on_success(connector, link, call, connector.kept(response.body), version, attempt)
+    _on_success(connector, link, call, kept, version, attempt)
     return PUSHED
+
+
+def _kept(connector, response) -> dict:
+    """The target's copy out of its answer; an answer not shaped as documented fails the link (and is stored)."""
+    try:
+        kept = connector.kept(response.body)
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise _unexpected(connector, response, exc) from exc
+    if not isinstance(kept, dict):
+        raise _unexpected(connector, response, TypeError(type(kept).__name__))
+    return kept
+
+
+def _unexpected(connector, response, exc) -> QwotyBadResponse:
+    message = f"{connector.label}'s answer is not shaped as documented ({exc!r}): nothing kept"
+    return QwotyBadResponse(message, status=response.status, body=redact(json.dumps(response.body))[:4000])
 
 
 @transaction.atomic
@@ -224,7 +241,7 @@ def _attempt(connector, link, client, call, started, *, status=None, answer=None
         resource="contacts",
         record_id=link.contact_id,
         method=call.method,
-        url=client.url(call.path) + query,
+        url=redact_url(client.url(call.path) + query),
         request_body=call.body,
         status=error.status if error else status,
         response_body=error.body if error else redact(json.dumps(answer)),

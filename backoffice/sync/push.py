@@ -20,13 +20,13 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
-from backoffice.redaction import redact
+from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyForbidden, QwotyUnauthorized
+from backoffice.redaction import redact, redact_url
 
 from . import mirror as mirrors
 from . import statements
@@ -130,12 +130,27 @@ def push_now(resource: str, record_id) -> str:
     started = time.monotonic()
     try:
         response = client.patch(resource, record.pk, body)
+        data = _answered_object(mirror, response)
     except QwotyError as exc:
         attempt = _attempt(mirror, record, client, body, started, error=exc)
         return _on_error(mirror, record, exc, attempt)
     attempt = _attempt(mirror, record, client, body, started, status=response.status, response_body=response.body)
-    _on_success(mirror, record, sent_values, response.data, attempt)
+    try:
+        _on_success(mirror, record, sent_values, data, attempt)
+    except (IntegrityError, DataError) as exc:  # a value no column takes: the answer is not applied, staff told
+        refused = QwotyBadResponse(f"Qwoty's answer could not be stored here: {exc}", status=response.status)
+        return _on_error(mirror, record, refused, attempt)
     return PUSHED
+
+
+def _answered_object(mirror, response) -> dict:
+    """The answer's object, with every field we mirror; anything else is not applied (and the record fails)."""
+    data = response.data
+    missing = [name for name in mirror.fields if name not in data] if isinstance(data, dict) else ["data"]
+    if missing:
+        message = f"Qwoty's answer is not the whole {mirror.resource[:-1]} (no {', '.join(missing)}): nothing applied"
+        raise QwotyBadResponse(message, status=response.status, body=redact(json.dumps(response.body))[:4000])
+    return data
 
 
 def _client() -> QwotyClient:
@@ -318,7 +333,7 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
         resource=mirror.resource,
         record_id=record.pk,
         method="PATCH",
-        url=client.url(f"{mirror.resource}/{record.pk}"),
+        url=redact_url(client.url(f"{mirror.resource}/{record.pk}")),
         request_body=body,
         status=error.status if error else status,
         response_body=error.body if error else redact(json.dumps(response_body)),

@@ -19,6 +19,7 @@ from backoffice.qwoty.errors import (
     QwotyNotFound,
     QwotyUnauthorized,
 )
+from backoffice.redaction import redact_url
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.pull import PullSummary, pull_resource
 
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         for line in summary.errors[:20]:
             self.stderr.write(f"  failed: {line}")
-        self.stdout.write(f"Pulled from {client.base_url} in {elapsed:.1f}s: {summary}")
+        self.stdout.write(f"Pulled from {redact_url(client.base_url)} in {elapsed:.1f}s: {summary}")
         if summary.counts["failed"]:
             raise CommandError(f"{summary.counts['failed']} object(s) could not be imported.")
 
@@ -67,7 +68,8 @@ def _explain(exc: QwotyError, client: QwotyClient) -> str:
     if isinstance(exc, QwotyForbidden):
         return f"The token lacks a permission ({exc.message}); check QWOTY_API_TOKEN's scopes."
     if isinstance(exc, QwotyNotFound):
-        return f"No Qwoty API at {client.base_url} (HTTP 404); check QWOTY_API_URL, it must end in /api."
+        return f"No Qwoty API at {redact_url(client.base_url)} (HTTP 404); check QWOTY_API_URL, it must end in /api."
     if isinstance(exc, QwotyConnectionError):
         return f"Cannot reach Qwoty: {exc.message}."
-    return f"Qwoty error at {client.base_url}: {exc.message}" + (f" (HTTP {exc.status})" if exc.status else "")
+    status = f" (HTTP {exc.status})" if exc.status else ""
+    return f"Qwoty error at {redact_url(client.base_url)}: {exc.message}{status}"

@@ -20,7 +20,7 @@ from backoffice.qwoty.errors import (
     QwotyUnauthorized,
     error_for_status,
 )
-from backoffice.redaction import redact
+from backoffice.redaction import redact, redact_url
 
 # Where each target puts its error text: Prioticket `error_message`, Koywe (and OAuth2) `message`/`error`.
 ERROR_KEYS = ("error_message", "message", "error_description", "error")
@@ -54,12 +54,12 @@ class ClientCredentials:
     before it expires. Shared by every thread of the process (one token, not one per push)."""
 
     EARLY_SECONDS = 30  # renewed this long before its expiry, so no request leaves with a dying token
-    _tokens: dict[tuple[str, str], tuple[str, float]] = {}
+    _tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
     _lock = threading.Lock()
 
     def __init__(self, name: str, token_url: str, client_id: str, client_secret: str):
         self.name, self.token_url = name, token_url
-        self._key = (token_url, client_id)
+        self._key = (token_url, client_id, client_secret)  # new credentials, new token
         self._credentials = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         self._session = new_session(token_url, None)
 
@@ -85,10 +85,10 @@ class ClientCredentials:
     def _fetch(self) -> tuple[str, float]:
         timeout = (settings.QWOTY_CONNECT_TIMEOUT, settings.QWOTY_READ_TIMEOUT)
         try:
-            raw = self._session.post(self.token_url, data=self._credentials, timeout=timeout)
+            raw = self._session.post(self.token_url, data=self._credentials, timeout=timeout, allow_redirects=False)
         except requests.Timeout as exc:
             raise QwotyTimeout(f"{self.name} did not answer the token request in time") from without_request(exc)
-        except requests.ConnectionError as exc:
+        except requests.RequestException as exc:
             reason = connection_reason(exc)
             raise QwotyConnectionError(f"Could not reach {self.name} for a token: {reason}") from without_request(exc)
         body = _json(raw)
@@ -96,8 +96,8 @@ class ClientCredentials:
             return body["access_token"], float(body.get("expires_in") or 0)
         message = f"token request refused: {_error_text(body, raw.status_code)}"
         if raw.status_code in (400, 401):  # OAuth2 says invalid_client may come back as either
-            raise QwotyUnauthorized(message, status=raw.status_code, body=redact(raw.text[:4000]))
-        raise error_for_status(raw.status_code, message, body=redact(raw.text[:4000]))
+            raise QwotyUnauthorized(message, status=raw.status_code, body=redact(raw.text)[:4000])
+        raise error_for_status(raw.status_code, message, body=redact(raw.text)[:4000])
 
     def __repr__(self) -> str:
         return f"<ClientCredentials {self.name}>"
@@ -133,14 +133,26 @@ class TargetClient:
         headers = {"Authorization": f"Bearer {self.auth.token()}"}
         started = time.monotonic()
         try:
+            # Never follow a redirect: requests would resend the PUT without its body, or as a GET.
             raw = self.session.request(
-                method, self.url(path), params=params, json=json, headers=headers, timeout=self.timeout
+                method,
+                self.url(path),
+                params=params,
+                json=json,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
             raise QwotyTimeout(f"{self.name} did not answer {method} {path} in time") from without_request(exc)
         except requests.ConnectionError as exc:
             reason = connection_reason(exc)
-            raise QwotyConnectionError(f"Could not reach {self.name} at {self.base_url}: {reason}") from (
+            raise QwotyConnectionError(f"Could not reach {self.name} at {redact_url(self.base_url)}: {reason}") from (
+                without_request(exc)
+            )
+        except requests.RequestException as exc:  # an answer cut off mid-body, a header requests refuses…
+            reason = connection_reason(exc)
+            raise QwotyConnectionError(f"{self.name}'s answer to {method} {path} could not be read: {reason}") from (
                 without_request(exc)
             )
         duration_ms = round((time.monotonic() - started) * 1000)
@@ -150,13 +162,17 @@ class TargetClient:
                 raise QwotyBadResponse(
                     f"Unexpected answer from {self.name} (HTTP {raw.status_code})",
                     status=raw.status_code,
-                    body=redact(raw.text[:4000]),
+                    body=redact(raw.text)[:4000],
                 )
             return TargetResponse(status=raw.status_code, body=body, duration_ms=duration_ms)
+        if 300 <= raw.status_code < 400:
+            location = redact_url(raw.headers.get("Location", "elsewhere"))
+            message = f"{self.name} redirected the call to {location} (HTTP {raw.status_code}): check its API URL"
+            raise QwotyBadResponse(message, status=raw.status_code, body=redact(raw.text)[:4000])
         raise error_for_status(
             raw.status_code,
             _error_text(body, raw.status_code),
-            body=redact(raw.text[:4000]),
+            body=redact(raw.text)[:4000],
             retry_after=parse_retry_after(raw.headers.get("Retry-After")),
         )
 
