@@ -51,6 +51,8 @@ CHANGE_CUSTOMERS = ("customers.change_customer",)
 VIEW_CONTACTS = ("contacts.view_contact",)
 # Support changes a contact's roles and contact details; Sales Ops change everything.
 CHANGE_CONTACTS = ("contacts.change_contact", "contacts.change_contact_details")
+# The fields of a contact that "change_contact_details" (Support) covers; the rest needs "change_contact".
+CONTACT_DETAILS = ("first_name", "last_name", "email", "phone", "role")
 # Linking a contact to Prioticket or Koywe, and sending it there again: not Support's contact details.
 CHANGE_CONTACT_LINKS = ("contacts.change_contact",)
 VIEW_CATALOGS = ("catalogs.view_catalog",)
@@ -71,3 +73,10 @@ def can_change_contacts(user) -> bool:
 
 def can_edit_anything(user) -> bool:
     return can(user, CHANGE_CUSTOMERS) or can_change_contacts(user) or can(user, CHANGE_CATALOGS)
+
+
+def may_change_fields(user, resource: str, names) -> bool:
+    """Whether `user` may change every field in `names` of a `resource` record they may change at all."""
+    if resource == "contacts" and not user.has_perm("contacts.change_contact"):
+        return set(names) <= set(CONTACT_DETAILS)
+    return True

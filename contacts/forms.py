@@ -4,6 +4,7 @@ from django import forms
 
 from backoffice.bulk import BulkForm
 from backoffice.listing import ListParams
+from backoffice.permissions import CONTACT_DETAILS
 from backoffice.record_forms import RecordForm, text_field
 from customers.countries import customer_country
 
@@ -43,7 +44,7 @@ class ContactDetailsForm(RecordForm):
 
     class Meta:
         model = Contact
-        fields = ["first_name", "last_name", "email", "phone", "role"]
+        fields = list(CONTACT_DETAILS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -222,3 +222,19 @@ def test_the_push_log_filters_by_target(client, failed_link):
 def test_the_push_log_takes_any_date_the_picker_allows(client, pulled):
     client.force_login(manager_user())
     assert client.get(reverse("sync:attempt-list"), {"until": "9999-12-31"}).status_code == 200
+
+
+def test_support_settles_a_conflict_on_contact_details_but_not_on_external_ids(client, pulled):
+    contact = Contact.objects.order_by("pk").first()
+    url = reverse("sync:resolve", args=["contacts", contact.pk])
+    client.force_login(support_user())
+
+    conflict = {"id_crm": {"local": "CRM-OURS", "upstream": "CRM-THEIRS"}}
+    Contact.objects.filter(pk=contact.pk).update(sync_status=SyncStatus.CONFLICT, sync_conflict=conflict)
+    assert client.post(url, {"keep": "upstream"}).status_code == 403
+    assert Contact.objects.get(pk=contact.pk).sync_status == SyncStatus.CONFLICT
+
+    conflict = {"first_name": {"local": "Ours", "upstream": contact.first_name}}
+    Contact.objects.filter(pk=contact.pk).update(sync_conflict=conflict, first_name="Ours")
+    assert client.post(url, {"keep": "upstream"}).status_code == 302
+    assert Contact.objects.get(pk=contact.pk).sync_status != SyncStatus.CONFLICT

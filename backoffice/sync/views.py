@@ -80,6 +80,8 @@ def resolve(request: HtmxHttpRequest, resource: str, pk):
     if keep not in (KEEP_LOCAL, KEEP_UPSTREAM):
         messages.error(request, "Choose whether to keep our values or take Qwoty's.")
         return _back(request)
+    if not p.may_change_fields(request.user, resource, record.sync_conflict or {}):
+        raise PermissionDenied  # Support may settle a conflict on a contact's details, not on its external ids
     resolve_conflict(record=record, user=request.user, keep=keep)
     side = "Our values are kept and will be pushed" if keep == KEEP_LOCAL else "Qwoty's values are taken"
     messages.success(request, f"Conflict resolved. {side}.")
