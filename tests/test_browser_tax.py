@@ -94,3 +94,21 @@ def test_review_page_and_tax_id_section_fit_a_phone(staff, pulled):
         width = phone.page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{path} scrolls sideways on a phone ({width}px)"
         phone.screenshot(name)
+
+
+def test_manager_approves_all_that_pass_on_a_filter(staff, pulled):
+    """The confirmation lives outside the list: its answers must fill it, not replace it."""
+    manager = staff(factories.manager_user())
+    page = manager.page
+    manager.goto("/tax-ids/?country=FR&validation=valid")
+    expected = TaxId.objects.filter(validation_status="valid", review_status="unreviewed", country="FR")
+    count = expected.count()
+    assert count > 1
+
+    page.get_by_role("button", name="Approve all that pass validation…").click()
+    confirm = page.locator("#bulk-confirm")
+    expect(confirm).to_contain_text(f"Approve {count} tax IDs?")
+    confirm.get_by_role("button", name=f"Approve {count} tax IDs").click()
+    expect(page.locator("#bulk-confirm")).to_contain_text(f"{count}")
+    expect(page.locator("#bulk-confirm [role=status]")).to_be_visible()
+    assert not expected.exists()
