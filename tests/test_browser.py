@@ -208,3 +208,27 @@ def test_login_page(chromium, live_server, transactional_db):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "login.png"))
     context.close()
+
+
+def test_leaving_an_edit_form_warns_only_while_changes_are_unsaved(staff, pulled):
+    catalog = Catalog.objects.order_by("name").first()
+    sales = staff(factories.sales_ops_user())
+    page = sales.page
+    dialogs = []
+
+    def dismiss(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    sales.goto(f"/catalogs/{catalog.pk}/edit/")
+    page.fill("#id_name", "Guarded edit")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile(r"/edit/$"))  # the warning kept the page
+    assert dialogs == ["beforeunload"]
+
+    page.locator("#id_name").press("Enter")
+    expect(page.locator("#record-form .alert-success")).to_contain_text("Saved")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    assert dialogs == ["beforeunload"]  # saved: no second warning

@@ -106,10 +106,11 @@
     var form = event.target.closest("form[data-guard-unsaved]");
     if (form) dirty.add(form.id);
   });
-  document.addEventListener("htmx:afterRequest", function (event) {
+  // Before the swap: a saved form is replaced by its fresh copy, and events from a removed element never
+  // reach the document. Only a save that succeeded clears the guard; errors and stale edits keep the input.
+  document.addEventListener("htmx:beforeSwap", function (event) {
     var form = event.detail.elt.closest && event.detail.elt.closest("form[data-guard-unsaved]");
-    // Only a save that succeeded clears the guard; errors and stale edits keep the user's input.
-    if (form && event.detail.successful && event.detail.xhr.status < 300) dirty.delete(form.id);
+    if (form && event.detail.xhr.status < 300) dirty.delete(form.id);
   });
   document.addEventListener("submit", function (event) {
     if (event.target.matches("form[data-guard-unsaved]") && !event.target.hasAttribute("hx-post")) {
