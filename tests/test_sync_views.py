@@ -238,3 +238,26 @@ def test_support_settles_a_conflict_on_contact_details_but_not_on_external_ids(c
     Contact.objects.filter(pk=contact.pk).update(sync_conflict=conflict, first_name="Ours")
     assert client.post(url, {"keep": "upstream"}).status_code == 302
     assert Contact.objects.get(pk=contact.pk).sync_status != SyncStatus.CONFLICT
+
+
+def test_a_bad_push_log_filter_leaves_the_others_applied(client, pulled, drain):
+    catalog_update(catalog=Catalog.objects.first(), user=None, data={"name": "Logged"})
+    contact_update(contact=Contact.objects.first(), user=None, data={"first_name": "Logged"})
+    drain()
+    client.force_login(manager_user())
+    page = client.get(reverse("sync:attempt-list"), {"resource": "catalogs", "record_id": "abc"}).content.decode()
+    assert "Enter a valid UUID" in page
+    assert "/api/catalogs/" in page
+    assert "/api/contacts/" not in page
+
+
+def test_records_in_conflict_are_listed_as_waiting_for_a_choice(client, pulled):
+    catalog = Catalog.objects.first()
+    conflict = {"name": {"local": "Ours", "upstream": "Theirs"}}
+    Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.CONFLICT, sync_conflict=conflict)
+    client.force_login(sales_ops_user())
+    page = client.get(reverse("sync:queue")).content.decode()
+    assert "In conflict" in page
+    assert reverse("catalog-detail", args=[catalog.pk]) in page
+    assert "All caught up" not in page  # its edits have not reached Qwoty
+    assert "Nothing else is waiting" in page

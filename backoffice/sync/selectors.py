@@ -12,7 +12,8 @@ from backoffice.records import KINDS, Kind
 from . import connectors
 from .models import PushAttempt, SyncStatus, Target
 
-WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED)
+WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED, SyncStatus.CONFLICT)
+BUCKETS = {SyncStatus.FAILED: "failed", SyncStatus.CONFLICT: "conflict"}  # the rest: "pending"
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,11 @@ class QueueEntry:
 
 
 def push_queue(*, user, limit: int = 200) -> dict[str, list[QueueEntry]]:
-    """Failed and in-flight records (and contacts' links) the user may see, oldest failure first.
+    """Failed, in-conflict and in-flight records (and contacts' links) the user may see, oldest failure first.
 
     One query per entity and per secondary target.
     """
-    queue = {"failed": [], "pending": []}
+    queue = {"failed": [], "conflict": [], "pending": []}
     for kind in KINDS.values():
         if not kind.can_view(user):
             continue
@@ -50,8 +51,7 @@ def push_queue(*, user, limit: int = 200) -> dict[str, list[QueueEntry]]:
         if kind.resource == "contacts":
             entries += _link_entries(kind, can(user, CHANGE_CONTACT_LINKS), limit)
         for entry in entries:
-            bucket = "failed" if entry.record.sync_status == SyncStatus.FAILED else "pending"
-            queue[bucket].append(entry)
+            queue[BUCKETS.get(entry.record.sync_status, "pending")].append(entry)
     return queue
 
 

@@ -117,7 +117,8 @@ def resume(request: HtmxHttpRequest):
 @staff_view(*p.VIEW_PUSH_LOG)
 def attempt_list(request: HtmxHttpRequest):
     form = PushLogFilter(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # a bad filter shows its error and is left out; the valid ones still apply
+    filters = getattr(form, "cleaned_data", {})
     page = push_attempt_list(**{key: value for key, value in filters.items() if value})
     query = request.GET.copy()
     query.pop("before", None)
