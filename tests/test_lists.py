@@ -226,3 +226,13 @@ def test_filters_show_what_is_selected(sales):
     assert '<option value="failed" selected>Failed</option>' in html
     bogus = sales.get(reverse("contact-list"), {"role": "<script>"}).content.decode()
     assert " selected" not in bogus.split('id="id_role">')[1].split("</select>")[0]
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_end_says_so_and_leads_back(client):
+    client.force_login(factories.sales_ops_user())
+    factories.CatalogFactory(name="Only one")
+    page = client.get("/catalogs/", {"page": 5, "q": "Only"}).content.decode()
+    assert "Page 5 is past the end." in page
+    assert 'href="?q=Only"' in page
+    assert "No catalogs yet" not in page
