@@ -76,7 +76,7 @@ def test_error_page_hides_the_token_setting_and_authorization_header():
 def test_redact_catches_encoded_secrets_and_url_passwords(settings):
     settings.QWOTY_API_TOKEN = "s3cr3t/AbC+dEf=="
     settings.KOYWE_API_TOKEN = "koywe-Secret"
-    echoed = 's3cr3t\\/AbC+dEf== s3cr3t%2FAbC%2BdEf%3D%3D koywe-Secret http://u:pw@host/api'
+    echoed = "s3cr3t\\/AbC+dEf== s3cr3t%2FAbC%2BdEf%3D%3D koywe-Secret http://u:pw@host/api"
     assert redact(echoed) == f"{REDACTED} {REDACTED} {REDACTED} http://u:{REDACTED}@host/api"
 
 
