@@ -69,12 +69,18 @@ def sync_fragment(request: HtmxHttpRequest, record) -> HttpResponse | None:
     return None
 
 
-def detail_page(request: HtmxHttpRequest, record, template: str, context: dict | None = None) -> HttpResponse:
-    """A record's page with its sync panel and change history, or the fragment a poll asks for."""
+def detail_page(
+    request: HtmxHttpRequest, record, template: str, context: dict | Callable[[], dict] | None = None
+) -> HttpResponse:
+    """A record's page with its sync panel and change history, or the fragment a poll asks for.
+
+    `context` may be a function: what only the whole page needs is then not read for a poll.
+    """
     fragment = sync_fragment(request, record)
     if fragment:
         return fragment
-    context = {**sync_context(request, record), "changes": record_changes(record), **(context or {})}
+    extra = context() if callable(context) else context or {}
+    context = {**sync_context(request, record), "changes": record_changes(record), **extra}
     return render_page(request, template, context)
 
 

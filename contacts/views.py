@@ -14,6 +14,7 @@ from customers.selectors import customer_or_none
 
 from . import selectors
 from .forms import ContactBulkForm, ContactDetailsForm, ContactForm, ContactListParams, ContactRoleForm
+from .link_views import links_context
 from .models import Role
 from .services import contact_set_role, contact_update, contacts_set_role
 
@@ -39,7 +40,7 @@ def _customer_filtered(request: HtmxHttpRequest):
 @staff_view(*p.VIEW_CONTACTS)
 def contact_detail(request: HtmxHttpRequest, pk) -> HttpResponse:
     contact = get_or_404(selectors.contact_detail, pk)
-    return detail_page(request, contact, "contacts/contact_detail.html")
+    return detail_page(request, contact, "contacts/contact_detail.html", lambda: links_context(request, contact))
 
 
 @staff_view(*p.CHANGE_CONTACTS, any_of=True)

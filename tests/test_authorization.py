@@ -14,6 +14,7 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import URLResolver, get_resolver, reverse
 
+from contacts.models import PrioticketLink
 from tests import factories
 
 ROLES = ("anonymous", "support", "sales_ops", "manager", "superuser")
@@ -113,10 +114,6 @@ EXPECTED.update(
             ),
             Rule((LOGIN,) + (REDIRECT,) * 4, method="POST", kwargs=lambda w: {**_contact, "pk": w.contact.pk}),
         ],
-        # No link in this world: who may retry one gets as far as the 404.
-        "sync:retry-link": [
-            Rule((LOGIN, 403, 404, 404, 404), method="POST", kwargs=lambda w: {"target": "koywe", "pk": 999_999})
-        ],
         "sync:refresh": [
             Rule(
                 (LOGIN, 403, REDIRECT, REDIRECT, REDIRECT),
@@ -131,6 +128,36 @@ EXPECTED.update(
                 kwargs=lambda w: {**_catalog, "pk": w.catalog.pk},
                 data=lambda w: {"keep": "local"},
             ),
+        ],
+    }
+)
+
+
+# A contact's links to the secondary targets (contacts/link_views.py): everyone sees them; linking, editing,
+# unlinking and sending again need contacts.change_contact, which Support does not have.
+LINK_EDITORS = (LOGIN, 403, REDIRECT, REDIRECT, REDIRECT)
+LINK_EDITORS_HTMX = (LOGIN, 403, 200, 200, 200)  # the card, with the outcome in it
+
+
+def _link(target):
+    return lambda world: {"pk": world.contact.pk, "target": target}
+
+
+EXPECTED.update(
+    {
+        "contact-links": page(EVERYONE, contact),
+        "contact-link": [
+            *page(NOT_SUPPORT, _link("koywe")),  # the form to link
+            *page(NOT_SUPPORT, _link("prioticket")),  # the form to edit the world's link
+            Rule(LINK_EDITORS, method="POST", kwargs=_link("prioticket"), data=lambda w: {"contact_uid": "PT-moved"}),
+        ],
+        "contact-link-unlink": [
+            Rule(LINK_EDITORS, method="POST", kwargs=_link("prioticket")),
+            *action(LINK_EDITORS_HTMX, lambda w: {}, _link("prioticket")),
+        ],
+        "contact-link-retry": [
+            Rule(LINK_EDITORS, method="POST", kwargs=_link("prioticket")),
+            *action(LINK_EDITORS_HTMX, lambda w: {}, _link("prioticket")),
         ],
     }
 )
@@ -198,6 +225,8 @@ def _cases():
 def world(db):
     customer = factories.CustomerFactory()
     factories.TaxIdFactory(customer=customer)
+    contact = factories.ContactFactory(customer=customer)
+    PrioticketLink.objects.create(contact=contact, contact_uid="PT-world")
     return SimpleNamespace(
         users={
             "anonymous": None,
@@ -207,7 +236,7 @@ def world(db):
             "superuser": factories.superuser(),
         },
         customer=customer,
-        contact=factories.ContactFactory(customer=customer),
+        contact=contact,
         catalog=factories.CatalogFactory(),
     )
 

@@ -10,7 +10,6 @@ urlpatterns = [
     path("resume/", views.resume, name="resume"),
     path("log/", views.attempt_list, name="attempt-list"),
     path("<str:resource>/<uuid:pk>/retry/", views.retry, name="retry"),
-    path("links/<str:target>/<int:pk>/retry/", views.retry_link, name="retry-link"),
     path("<str:resource>/<uuid:pk>/refresh/", views.refresh, name="refresh"),
     path("<str:resource>/<uuid:pk>/resolve/", views.resolve, name="resolve"),
 ]

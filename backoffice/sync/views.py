@@ -3,8 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from backoffice import permissions as p
@@ -12,8 +11,9 @@ from backoffice.htmx import HtmxHttpRequest, render_page
 from backoffice.permissions import staff_view
 from backoffice.qwoty.errors import QwotyError
 from backoffice.records import KINDS
+from backoffice.redirects import redirect_back
 
-from . import connectors, links, push
+from . import links, push
 from .conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
 from .forms import PushLogFilter
 from .models import Target, TargetState
@@ -38,22 +38,6 @@ def retry(request: HtmxHttpRequest, resource: str, pk):
         messages.success(request, f"“{record}” will be pushed to Qwoty again.")
     else:
         messages.info(request, f"“{record}” is not failed; nothing to retry.")
-    return _back(request)
-
-
-@require_POST
-@staff_view(*p.CHANGE_CONTACT_LINKS)
-def retry_link(request: HtmxHttpRequest, target: str, pk: int):
-    """Send a contact's link to a secondary target again (failed, or to overwrite what the target holds)."""
-    try:
-        connector = connectors.get(target)
-    except KeyError:
-        raise Http404 from None
-    link = get_object_or_404(connector.model.objects.select_related("contact"), pk=pk)
-    if links.retry(connector, link):
-        messages.success(request, f"“{link.contact}” will be sent to {connector.label} again.")
-    else:
-        messages.info(request, f"“{link.contact}” is already waiting to be sent to {connector.label}.")
     return _back(request)
 
 
@@ -144,7 +128,4 @@ REFRESH_MESSAGES = {
 
 
 def _back(request: HtmxHttpRequest):
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return redirect(target)
-    return redirect("sync:queue")
+    return redirect_back(request, "sync:queue")
