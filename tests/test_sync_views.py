@@ -167,7 +167,7 @@ def test_the_queue_lists_failed_links_with_their_target_and_retry_for_sales_ops_
     page = client.get(reverse("sync:queue")).content.decode()
     assert "contact_email is not a valid email" in page
     assert "Prioticket" in page
-    retry_url = reverse("sync:retry-link", args=["prioticket", failed_link.pk])
+    retry_url = reverse("contact-link-retry", args=[failed_link.contact_id, "prioticket"])
     assert retry_url not in page
     assert client.post(retry_url).status_code == 403
 
@@ -261,3 +261,12 @@ def test_records_in_conflict_are_listed_as_waiting_for_a_choice(client, pulled):
     assert reverse("catalog-detail", args=[catalog.pk]) in page
     assert "All caught up" not in page  # its edits have not reached Qwoty
     assert "Nothing else is waiting" in page
+
+
+def test_the_push_log_names_each_record(client, pulled, drain):
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=None, data={"name": "Named in the log"})
+    drain()
+    client.force_login(manager_user())
+    page = client.get(reverse("sync:attempt-list")).content.decode()
+    assert f'title="{catalog.pk}">Named in the log</a>' in page

@@ -77,6 +77,7 @@ OUTCOMES = {
 @dataclass(frozen=True)
 class LogRow:
     attempt: PushAttempt
+    record_name: str  # the record as staff know it; its id when it is gone
 
     @property
     def kind(self) -> Kind:
@@ -123,7 +124,22 @@ def push_attempt_list(
     rows = list(attempts[: per_page + 1])
     has_more = len(rows) > per_page
     rows = rows[:per_page]
-    return AttemptPage(rows=[LogRow(row) for row in rows], next_before=rows[-1].id if has_more else None)
+    names = _record_names(rows)
+    log = [LogRow(row, names.get((row.resource, row.record_id), str(row.record_id))) for row in rows]
+    return AttemptPage(rows=log, next_before=rows[-1].id if has_more else None)
+
+
+def _record_names(attempts: list[PushAttempt]) -> dict[tuple[str, object], str]:
+    """Each attempt's record by name: one query per entity on the page."""
+    ids: dict[str, set] = {}
+    for attempt in attempts:
+        ids.setdefault(attempt.resource, set()).add(attempt.record_id)
+    return {
+        (resource, pk): str(record)
+        for resource, pks in ids.items()
+        if resource in KINDS
+        for pk, record in KINDS[resource].model.objects.in_bulk(pks).items()
+    }
 
 
 def _day_start(day: date, *, next_day: bool = False) -> datetime:
