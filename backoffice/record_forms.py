@@ -24,6 +24,10 @@ class RecordForm(forms.ModelForm):
         for name, field in self.fields.items():
             if isinstance(field, forms.CharField) and not field.required and name in self.upstream_fields:
                 field.empty_value = None  # a cleared field is unset upstream (null), not ""
+            if name in self.upstream_fields:
+                # Each field also carries the value it was opened with, so `changed_upstream_data()` knows what
+                # the user changed even when someone else saved the record meanwhile.
+                field.show_hidden_initial = True
 
     @property
     def upstream_fields(self) -> list[str]:
@@ -39,6 +43,24 @@ class RecordForm(forms.ModelForm):
 
     def upstream_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.upstream_fields}
+
+    def changed_upstream_data(self) -> dict:
+        """Only the fields the user changed since opening the form: saving never reverts what others saved."""
+        return {name: value for name, value in self.upstream_data().items() if name in self.changed_data}
+
+    def changed_since_opened(self, current) -> set[str]:
+        """The fields `current` (the record as saved now) holds differently from when the form was opened.
+
+        A post without the opened values (not from our page) counts every field as changed: ask, not guess.
+        """
+        now = type(self)(instance=current)
+        changed = set()
+        for name in self.upstream_fields:
+            field = self.fields[name]
+            opened = field.hidden_widget().value_from_datadict(self.data, self.files, self.add_initial_prefix(name))
+            if opened is None or field.has_changed(now.get_initial_for_field(now.fields[name], name), opened):
+                changed.add(name)
+        return changed
 
     def expected_version(self) -> int:
         return self.cleaned_data.get("overwrite_version") or self.cleaned_data["version"]

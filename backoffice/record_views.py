@@ -101,7 +101,7 @@ def edit_page(request: HtmxHttpRequest, record, *, form_class, save: Callable) -
             status = 422
         else:
             try:
-                saved = save(data=form.upstream_data(), expected_version=form.expected_version())
+                saved, unchanged, merged = _save_changes(form, save)
             except StaleEdit as stale:
                 status = 409
                 context["stale"] = stale_context(form, stale.current)
@@ -113,7 +113,7 @@ def edit_page(request: HtmxHttpRequest, record, *, form_class, save: Callable) -
                 status = 422
                 form.add_error(None, invalid)
             else:
-                return _saved(request, saved, form_class, changed=saved.version != form.expected_version())
+                return _saved(request, saved, form_class, changed=saved.version != unchanged, merged=merged)
     else:
         form = form_class(instance=record)
         if record.sync_status == SyncStatus.CONFLICT:
@@ -122,9 +122,26 @@ def edit_page(request: HtmxHttpRequest, record, *, form_class, save: Callable) -
     return render_page(request, "records/record_form.html", context, fragment="form", status=status)
 
 
-def _saved(request: HtmxHttpRequest, record, form_class, *, changed: bool) -> HttpResponse:
+def _save_changes(form, save: Callable):
+    """Save what the user changed; returns the record, the version it had before, and whether others' were kept.
+
+    When someone saved the record since the form was opened, the user is asked only if one of their
+    changes lands on a field that now holds something else; otherwise both people's changes are kept.
+    """
+    data, version = form.changed_upstream_data(), form.expected_version()
+    try:
+        return save(data=data, expected_version=version), version, False
+    except StaleEdit as stale:
+        if _differences(form, stale.current):
+            raise
+        return save(data=data, expected_version=stale.current.version), stale.current.version, True
+
+
+def _saved(request: HtmxHttpRequest, record, form_class, *, changed: bool, merged: bool = False) -> HttpResponse:
     kind = kind_of(record)
     message = "Saved. Sending to Qwoty…" if changed else "No changes to save."
+    if merged:
+        message += " Someone else saved other fields meanwhile: their changes are kept."
     if not wants_fragment(request):
         messages.success(request, message)
         return redirect(kind.url("detail", record.pk))
@@ -151,12 +168,21 @@ class FieldDifference:
 
 
 def stale_context(form, current) -> dict:
-    """What the other person saved (their values where they differ from the user's), and who it was."""
+    """Where the user's changes meet what the other person saved (their value, the user's), and who it was."""
+    return {
+        "current": current,
+        "differences": _differences(form, current),
+        "by": last_change(current),
+    }
+
+
+def _differences(form, current) -> list[FieldDifference]:
+    """The fields both people changed, to different values: the only ones the user must decide on."""
     kind = kind_of(current)
     now_saved = kind.mirror.values(current)
-    differences = [
+    theirs = form.changed_since_opened(current)
+    return [
         FieldDifference(field_label(kind, name), now_saved[name], to_json(value))
-        for name, value in form.upstream_data().items()
-        if now_saved[name] != to_json(value)
+        for name, value in form.changed_upstream_data().items()
+        if name in theirs and now_saved[name] != to_json(value)
     ]
-    return {"current": current, "differences": differences, "by": last_change(current)}

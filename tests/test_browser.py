@@ -99,12 +99,14 @@ def test_a_second_person_editing_the_same_record_is_told_instead_of_overwriting(
     first.page.get_by_role("button", name="Save", exact=True).click()
     expect(first.page.locator("#record-form .alert-success")).to_be_visible()
 
+    second.page.fill("#id_name", "Bo's name")
     second.page.fill("#id_reference", "BO-REF")
     second.page.get_by_role("button", name="Save", exact=True).click()
     stale = second.page.locator("#record-form .alert-warning")
     expect(stale).to_contain_text("Someone else saved this catalog while you were editing")
     expect(stale).to_contain_text("Ada First")
     expect(stale).to_contain_text("Ada's name")
+    expect(stale).not_to_contain_text("Reference")  # only Ada changed the name: the reference is no question
     expect(second.page.locator("#id_reference")).to_have_value("BO-REF")  # their input is kept
     second.screenshot("catalog-edit-stale")
     catalog.refresh_from_db()
@@ -113,7 +115,14 @@ def test_a_second_person_editing_the_same_record_is_told_instead_of_overwriting(
     second.page.get_by_role("button", name="Save mine anyway").click()
     expect(second.page.locator("#record-form .alert-success")).to_contain_text("Saved")
     catalog.refresh_from_db()
-    assert catalog.reference == "BO-REF"
+    assert (catalog.name, catalog.reference) == ("Bo's name", "BO-REF")
+
+    # Ada's form is a version behind now; her change to another field is saved without a question.
+    first.page.fill("#id_description", "Ada's description")
+    first.page.get_by_role("button", name="Save", exact=True).click()
+    expect(first.page.locator("#record-form .alert-success")).to_contain_text("their changes are kept")
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.reference, catalog.description) == ("Bo's name", "BO-REF", "Ada's description")
 
 
 def test_catalog_list_switch_and_bulk_deactivation(staff, pulled, push_worker):

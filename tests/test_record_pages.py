@@ -237,6 +237,43 @@ def test_a_stale_edit_shows_the_other_persons_values_and_saves_nothing(sales):
     assert catalog.name == "Mine"
 
 
+def opened_form(catalog, **changes) -> dict:
+    """What a browser posts: the values, each field's value when the form was opened, and that version."""
+    opened = catalog_values(catalog)
+    initial = {f"initial-{name}": value for name, value in opened.items()}
+    return {"version": catalog.version, **initial, **catalog_values(catalog, **changes)}
+
+
+def test_someone_elses_save_of_other_fields_is_kept_without_asking(sales):
+    catalog = factories.CatalogFactory(name="Original", reference="REF-1")
+    form = opened_form(catalog, name="Mine")
+    catalog_update(catalog=catalog, user=None, data={"reference": "REF-THEIRS"})
+
+    response = sales.post(reverse("catalog-update", args=[catalog.pk]), form, headers=HTMX)
+
+    assert response.status_code == 200
+    assert "Someone else saved other fields meanwhile: their changes are kept." in response.content.decode()
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.reference) == ("Mine", "REF-THEIRS")
+
+
+def test_save_mine_anyway_overwrites_only_the_fields_i_changed(sales):
+    catalog = factories.CatalogFactory(name="Original", reference="REF-1", id_erp="ERP-1")
+    form = opened_form(catalog, name="Mine", reference="REF-MINE")
+    catalog_update(catalog=catalog, user=None, data={"name": "Theirs", "id_erp": "ERP-THEIRS"})
+
+    response = sales.post(reverse("catalog-update", args=[catalog.pk]), form, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert re.search(r"Name</th><td>Theirs</td><td>Mine</td>", html)
+    assert "ERP id</th>" not in html  # I never touched it: not a question
+
+    overwrite = re.search(r'name="overwrite_version" value="(\d+)"', html).group(1)
+    sales.post(reverse("catalog-update", args=[catalog.pk]), {**form, "overwrite_version": overwrite}, headers=HTMX)
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.reference, catalog.id_erp) == ("Mine", "REF-MINE", "ERP-THEIRS")
+
+
 def test_editing_a_record_in_conflict_is_refused_with_the_reason(sales):
     catalog = factories.CatalogFactory(name="Disputed")
     Catalog.objects.filter(pk=catalog.pk).update(
@@ -339,3 +376,12 @@ def test_roles_keep_their_order_when_unchanged(sales, french_contact):
         sales, french_contact, "contact-update", **contact_values(french_contact, role=["buyer", "billing"])
     )
     assert "No changes to save." in response.content.decode()
+
+
+def test_a_change_whose_author_is_gone_still_shows_in_the_history(sales):
+    catalog = factories.CatalogFactory()
+    gone = factories.manager_user()
+    catalog_update(catalog=catalog, user=gone, data={"name": "By someone who left"})
+    gone.delete()
+    html = sales.get(reverse("catalog-detail", args=[catalog.pk])).content.decode()
+    assert "Someone (no account)" in html
