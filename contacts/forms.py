@@ -66,9 +66,9 @@ class ContactDetailsForm(RecordForm):
         if not check.valid:
             raise forms.ValidationError(f"{check.error}.")
         stored = self.instance.phone
-        if stored and parse_phone(stored, region=region).e164 == check.e164:
+        if stored and parse_phone(stored, region=region).stored == check.stored:
             return stored  # the same number, maybe written differently: not a change to push
-        return check.e164
+        return check.stored
 
     def clean_role(self):
         chosen = set(self.cleaned_data["role"])

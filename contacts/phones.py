@@ -22,6 +22,12 @@ class PhoneCheck:
     e164: str | None = None
     international: str | None = None
     error: str | None = None
+    extension: str | None = None
+
+    @property
+    def stored(self) -> str | None:
+        """What a contact keeps: E.164, with the extension when there is one (E.164 itself has no room for it)."""
+        return f"{self.e164} ext. {self.extension}" if self.extension else self.e164
 
 
 def parse_phone(value: str, *, region: str | None = None) -> PhoneCheck:
@@ -46,6 +52,7 @@ def parse_phone(value: str, *, region: str | None = None) -> PhoneCheck:
         valid=True,
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
         international=phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL),
+        extension=number.extension or None,
     )
 
 

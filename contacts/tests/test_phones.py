@@ -50,3 +50,10 @@ def test_invalid_number_says_why(value, region, error):
 )
 def test_display_phone_formats_stored_numbers_and_leaves_the_rest_alone(stored, shown):
     assert display_phone(stored) == shown
+
+
+def test_an_extension_is_kept_with_the_number():
+    check = parse_phone("+1 (650) 253-0000 ext. 12")
+    assert (check.e164, check.extension, check.stored) == ("+16502530000", "12", "+16502530000 ext. 12")
+    assert parse_phone(check.stored).stored == check.stored  # reads back the same
+    assert parse_phone("+33 6 99 88 77 66").stored == "+33699887766"
