@@ -4,6 +4,7 @@ import functools
 import json
 import logging
 import re
+from collections import deque
 from urllib.parse import quote, quote_plus
 
 from django.conf import settings
@@ -36,8 +37,19 @@ def redact_url(url: str) -> str:
     return redact(_URL_USERINFO.sub(rf"\1{REDACTED}@", url))
 
 
+# Secrets obtained at run time (OAuth2 access tokens): the latest few, enough to cover those still valid.
+_runtime_secrets: deque[str] = deque(maxlen=16)
+
+
+def remember_secret(secret: str) -> None:
+    """Redact `secret` from now on, like the secrets the settings hold."""
+    if secret and secret not in _runtime_secrets:
+        _runtime_secrets.append(secret)
+
+
 def _secrets() -> tuple[str, ...]:
-    return _variants(tuple(str(getattr(settings, name, "") or "").strip() for name in SECRET_SETTINGS))
+    configured = (str(getattr(settings, name, "") or "").strip() for name in SECRET_SETTINGS)
+    return _variants((*configured, *_runtime_secrets))
 
 
 @functools.lru_cache(maxsize=8)

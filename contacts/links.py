@@ -31,6 +31,7 @@ def link_save(*, link, user, fields: list[str] | None = None):
 
     Only the form's fields are written, never the push bookkeeping the worker owns.
     """
+    link.clean_fields(exclude=["contact", "linked_by"])  # what the model refuses, as a form would say it
     errors = connectors.get(link.connector_target).errors(link)
     if errors:
         raise ValidationError(_by_form_field(errors, link))
@@ -38,6 +39,10 @@ def link_save(*, link, user, fields: list[str] | None = None):
         link.linked_by = user if user and user.is_authenticated else None
         link.save()
     elif fields:
+        if set(fields) & {"contact_uid", "koywe_id"}:
+            # Another contact over there: what we kept of the previous one must not be sent to it.
+            link.last_sent = link.last_answer = None
+            fields = [*fields, "last_sent", "last_answer"]
         link.save(update_fields=fields)
     return link
 

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 
 from backoffice.sync.connectors import koywe
@@ -59,12 +60,20 @@ class Contact(SyncedRecord):
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
+# A target's id for a contact goes into its URL: letters, digits and - _ . : only (a UUID fits).
+target_id = RegexValidator(r"^[A-Za-z0-9_.:-]+$", "Use letters, digits and - _ . : only.")
+
+
 class PrioticketLink(TargetLink):
     """The contact's copy in Prioticket, which every edit overwrites whole (see sync/connectors/prioticket.py)."""
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="prioticket_link")
     contact_uid = models.CharField(
-        "Prioticket contact uid", max_length=64, unique=True, help_text="Prioticket's id for this contact."
+        "Prioticket contact uid",
+        max_length=64,
+        unique=True,
+        validators=[target_id],
+        help_text="Prioticket's id for this contact.",
     )
     order_reference = models.CharField(
         max_length=64, blank=True, help_text="Also update the contact on this order (existing orders keep theirs)."
@@ -81,7 +90,7 @@ class KoyweLink(TargetLink):
     """The contact's copy in Koywe, with what Koywe needs that Qwoty does not hold (sync/connectors/koywe.py)."""
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="koywe_link")
-    koywe_id = models.CharField("Koywe contact id", max_length=64, unique=True)
+    koywe_id = models.CharField("Koywe contact id", max_length=64, unique=True, validators=[target_id])
     country_symbol = models.CharField("country", max_length=2, choices=koywe.COUNTRIES)
     business_type = models.CharField(max_length=16, choices=koywe.BUSINESS_TYPES, default="PERSON")
     document_type = models.CharField(max_length=16, choices=koywe.DOCUMENT_TYPE_CHOICES, blank=True)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.qwoty.sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
-from backoffice.sync import links, push
+from backoffice.sync import connectors, links, push
 from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from contacts.links import link_save, new_link
@@ -319,3 +319,102 @@ def _wait_until(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
+
+
+@pytest.mark.parametrize("uid", ["abc/../../x?y=1#z", "%41BC", "a b"])
+def test_a_target_id_that_would_change_the_url_is_refused(contact, staff, pulled, uid):
+    with pytest.raises(ValidationError) as refused:
+        link_prioticket(contact, staff, contact_uid=uid)
+    assert "letters, digits" in refused.value.message_dict["contact_uid"][0]
+    assert not PrioticketLink.objects.exists()
+
+
+def test_a_change_pulled_from_qwoty_reaches_the_linked_targets(contact, drain, staff, pulled):
+    from backoffice.sync.pull import pull_record
+
+    link_prioticket(contact, staff)
+    drain()
+    pulled.api("PATCH", f"contacts/{contact.pk}", json={"first_name": "Changed in Qwoty"}).raise_for_status()
+    pulled.clear_log()
+
+    pull_record(Contact.objects.get(pk=contact.pk))
+    drain()
+
+    [sent] = puts(pulled, "/prioticket/")
+    assert sent["body"]["data"]["contact"]["contact_name_first"] == "Changed in Qwoty"
+    assert not pulled.received("PATCH")  # no echo to Qwoty
+
+
+def test_another_prioticket_contact_gets_nothing_kept_from_the_previous_one(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff, contact_uid="PT-A")
+    drain()
+    PrioticketLink.objects.filter(pk=link.pk).update(
+        last_answer={**PrioticketLink.objects.get().last_answer, "contact_passport": "PASSPORT-OF-A"}
+    )
+    link.refresh_from_db()
+    link.contact_uid = "PT-B"
+    link_save(link=link, user=staff, fields=["contact_uid"])
+    drain()
+    sent = puts(pulled, "/prioticket/v3/contacts/PT-B")[-1]["body"]["data"]["contact"]
+    assert sent["contact_passport"] is None
+
+
+def test_refused_credentials_ask_for_a_token_once_and_a_wrong_token_url_pauses(contact, drain, staff, pulled, settings):
+    settings.PRIOTICKET_CLIENT_SECRET = "not-the-secret"
+    link_prioticket(contact, staff)
+    drain()
+    assert len([e for e in pulled.received("POST") if e["path"].endswith("/oauth2/token")]) == 1
+
+    settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
+    settings.PRIOTICKET_TOKEN_URL = settings.PRIOTICKET_TOKEN_URL.replace("/token", "/nope")
+    push.resume_target(Target.PRIOTICKET)
+    drain()
+    assert push.target_state(Target.PRIOTICKET).paused
+    assert "check the Prioticket settings" in push.target_state(Target.PRIOTICKET).paused_reason
+
+
+def test_an_access_token_echoed_bare_is_not_stored(contact, drain, staff, pulled):
+    token = connectors.get("prioticket").client().auth.token()
+    pulled.faults(script=[{"status": 400, "error": f"token {token} lacks a scope"}])
+    link_prioticket(contact, staff)
+    drain()
+    assert PushAttempt.objects.filter(target=Target.PRIOTICKET, status=400).exists()
+    assert token not in json.dumps(list(PushAttempt.objects.values()), default=str)
+    assert token not in PrioticketLink.objects.get().sync_error
+
+
+def test_an_unreadable_token_lifetime_serves_one_call():
+    from backoffice.sync.connectors.http import _seconds
+
+    assert [_seconds(v) for v in ("3600", 60, "3600s", None, [1], -5)] == [3600.0, 60.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_an_edit_during_a_failing_put_keeps_the_backoff_and_the_count(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff)
+    DBTaskResult.objects.all().delete()
+    connectors.get("prioticket").client().auth.token()  # the outage below is for the PUT
+    pulled.faults(outage=True, latency_ms=400)
+    result = {}
+    pusher = threading.Thread(target=lambda: result.update(outcome=links.push_now("prioticket", link.pk)))
+    pusher.start()
+    _wait_until(lambda: PrioticketLink.objects.get().sync_status == SyncStatus.PUSHING)
+    contact_update(contact=Contact.objects.get(pk=contact.pk), user=staff, data={"first_name": "During"})
+    pusher.join()
+    assert result["outcome"] == push.RETRYING
+    link.refresh_from_db()
+    assert (link.sync_status, link.push_attempts, link.sync_error) == (SyncStatus.PENDING, 1, "Service unavailable")
+    assert link.next_push_at > timezone.now() - timedelta(seconds=1)
+
+
+def test_a_link_unlinked_while_its_put_is_in_flight_is_not_queued_again(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff)
+    DBTaskResult.objects.all().delete()
+    pulled.faults(latency_ms=400)
+    result = {}
+    pusher = threading.Thread(target=lambda: result.update(outcome=links.push_now("prioticket", link.pk)))
+    pusher.start()
+    _wait_until(lambda: PrioticketLink.objects.get().sync_status == SyncStatus.PUSHING)
+    PrioticketLink.objects.all().delete()
+    pusher.join()
+    assert result["outcome"] == push.PUSHED
+    assert not DBTaskResult.objects.filter(task_path__endswith=".push_link").exists()

@@ -14,7 +14,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -24,7 +24,17 @@ from backoffice.redaction import redact, redact_url
 from . import connectors, statements
 from .backoff import backoff_delay
 from .models import PushAttempt, SyncStatus, TargetState
-from .push import FAILED, NOT_DUE, NOTHING_TO_SEND, PAUSED, PUSHED, PUSHING, RETRYING, pause_target, take_request_slot
+from .targets import (
+    FAILED,
+    NOT_DUE,
+    NOTHING_TO_SEND,
+    PAUSED,
+    PUSHED,
+    PUSHING,
+    RETRYING,
+    pause_target,
+    take_request_slot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +46,10 @@ _QUEUED = (SyncStatus.PENDING, SyncStatus.PUSHING)
 
 
 def mark_contact_links_dirty(contact) -> None:
-    """The contact changed: each of its links has a new version to send. In the edit's transaction (the outbox)."""
+    """The contact changed (a staff edit, or Qwoty's answer or a pull changed a value): each of its links has a
+    new version to send, in the change's transaction (the outbox). Any other record: nothing to do."""
+    if not connectors.linkable(contact):
+        return
     for connector in connectors.linked_to(contact.pk):
         # Locked: a push finishing now must see the new version, or this must see it finished.
         link = connector.model.objects.select_for_update().filter(contact_id=contact.pk).only("sync_status").first()
@@ -105,7 +118,9 @@ def push_now(target: str, link_id) -> str:
     claimed, wait, version = _claim(connector, link_id)
     if claimed != PUSHING:
         return claimed
-    link = connector.model.objects.select_related("contact").get(pk=link_id)
+    link = connector.model.objects.select_related("contact").filter(pk=link_id).first()
+    if link is None:  # unlinked since the claim
+        return NOT_DUE
     errors = connector.errors(link)
     if errors:  # what the target would refuse is not sent: staff fix it (the forms show the same checks)
         message = f"Not sent: {connector.label} would refuse it. " + " ".join(errors.values())
@@ -126,7 +141,10 @@ def push_now(target: str, link_id) -> str:
         attempt = _attempt(connector, link, client, call, started, error=exc)
         return _on_error(connector, link, exc, attempt, version)
     attempt = _attempt(connector, link, client, call, started, status=response.status, answer=response.body)
-    _on_success(connector, link, call, kept, version, attempt)
+    try:
+        _on_success(connector, link, call, kept, version, attempt)
+    except (IntegrityError, DataError) as exc:  # an answer no column takes (a NUL in JSON, on PostgreSQL)
+        return _on_error(connector, link, _unexpected(connector, response, exc), attempt, version)
     return PUSHED
 
 
@@ -198,12 +216,18 @@ def _finish(connector, link, status, version: int, *, error="", attempts=0, next
         **fields,
     }
     rows = connector.model.objects.filter(pk=link.pk)
-    if rows.filter(version=version).update(**values):
+    if rows.filter(version=version).update(**values) or not rows.exists():  # written, or unlinked meanwhile
         return
-    # What the target accepted is kept; the newer version goes next.
-    again = {"sync_status": SyncStatus.PENDING, "sync_error": "", "sync_error_at": None, "push_attempts": 0}
-    rows.update(**again, pushing_since=None, next_push_at=timezone.now(), **fields)
-    enqueue(connector.target, link.pk)
+    # Changed while in flight: the newer version goes next (what this push sent is not kept: the change may
+    # be another contact id over there); after a failure, at the retry's time and with its count (an edit
+    # does not cancel a backoff, nor a failure's count).
+    if status == SyncStatus.SYNCED:
+        again = {"sync_error": "", "sync_error_at": None, "push_attempts": 0, "next_push_at": timezone.now()}
+    else:
+        again = {key: values[key] for key in ("sync_error", "sync_error_at", "push_attempts", "next_push_at")}
+        again["next_push_at"] = again["next_push_at"] or timezone.now()
+    rows.update(sync_status=SyncStatus.PENDING, pushing_since=None, **again)
+    enqueue(connector.target, link.pk, run_after=again["next_push_at"])
 
 
 @transaction.atomic

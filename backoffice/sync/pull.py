@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from backoffice.qwoty.client import QwotyClient
 
+from . import links
 from . import mirror as mirrors
 from .backoff import call_with_retries
 from .context import applying_upstream
@@ -105,6 +106,8 @@ def apply_upstream(mirror, data: dict, record=None) -> str:
         else:
             status = SyncStatus.SYNCED
         _save(mirror, record, data, names, status=status, conflict=conflicts or None)
+        if set(names) & set(mirror.fields):
+            links.mark_contact_links_dirty(record)  # Prioticket and Koywe get what Qwoty now holds
         return CONFLICT if conflicts else UPDATED
 
 

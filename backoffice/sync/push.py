@@ -28,24 +28,27 @@ from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyForbidden, QwotyUnauthorized
 from backoffice.redaction import redact, redact_url
 
+from . import links, statements
 from . import mirror as mirrors
-from . import statements
 from .backoff import backoff_delay
 from .context import applying_upstream
-from .models import PushAttempt, SyncStatus, Target, TargetState
+from .models import PushAttempt, SyncStatus, TargetState
+from .targets import (
+    FAILED,
+    NOT_DUE,
+    NOTHING_TO_SEND,
+    PAUSED,
+    PUSHED,
+    PUSHING,
+    RETRYING,
+    TARGET,
+    pause_target,
+    take_request_slot,
+    target_state,
+)
 
 logger = logging.getLogger(__name__)
 
-PUSHING, PUSHED, NOTHING_TO_SEND, NOT_DUE, PAUSED, RETRYING, FAILED = (
-    "pushing",
-    "pushed",
-    "nothing to send",
-    "not due",
-    "paused",
-    "retrying",
-    "failed",
-)
-TARGET = Target.QWOTY
 _thread = threading.local()
 
 
@@ -223,10 +226,13 @@ def _on_success(mirror, record, sent_values: dict, data: dict, attempt: PushAtte
     statements.insert(attempt)
     with applying_upstream():
         if _apply_whole_answer(mirror, record, sent_values, data):
-            return
-        still_dirty = _merge_answer(mirror, record.pk, sent_values, data)
+            still_dirty = False
+        else:
+            still_dirty = _merge_answer(mirror, record.pk, sent_values, data)
     if still_dirty:
         enqueue_push(mirror.resource, record.pk)
+    if mirror.upstream_values(data) != sent_values:  # Qwoty changed a value (normalised it): the links get it too
+        links.mark_contact_links_dirty(record)
 
 
 def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
@@ -348,40 +354,12 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
 # -- the target: pause, resume, rate limit --------------------------------------------------------
 
 
-def target_state(target: str = TARGET) -> TargetState:
-    state, _ = TargetState.objects.get_or_create(target=target)
-    return state
-
-
-def pause_target(reason: str, target: str = TARGET) -> None:
-    target_state(target)
-    TargetState.objects.filter(target=target, paused=False).update(
-        paused=True, paused_reason=reason, paused_at=timezone.now()
-    )
-    logger.warning("Pushing to %s paused: %s", Target(target).label, reason)
-
-
 def resume_target(target: str = TARGET) -> int:
     """Unpause and queue every pending record (or link, for a secondary target); returns how many were queued."""
     TargetState.objects.filter(target=target).update(paused=False, paused_reason="", paused_at=None)
     if target != TARGET:
-        from . import links
-
         return links.enqueue_pending(target)
     return _enqueue_all(Q(sync_status=SyncStatus.PENDING))
-
-
-def take_request_slot(next_slot_at, now, *, target: str = TARGET) -> float:
-    """Reserve the target's next request slot (the rate is shared by all workers); seconds until it comes.
-
-    Called with the target's row locked, so two workers never take the same slot.
-    """
-    rate = settings.QWOTY_PUSH_RATE_PER_SECOND if target == TARGET else settings.SECONDARY_PUSH_RATE_PER_SECOND
-    if not rate:
-        return 0.0
-    slot = max(next_slot_at or now, now)
-    statements.update(TargetState, target, {"next_slot_at": slot + timedelta(seconds=1 / rate)})
-    return (slot - now).total_seconds()
 
 
 # -- recovery ---------------------------------------------------------------------------------------
@@ -415,8 +393,6 @@ def sweep() -> dict:
     state = target_state()
     if state.paused and _upstream_accepts_token():
         counts["resumed"] = resume_target()
-    from . import links
-
     return counts | links.sweep()
 
 

@@ -65,13 +65,21 @@ def all_connectors() -> list[Connector]:
     return list(_registry.values())
 
 
+def linkable(record) -> bool:
+    """Whether `record` is of the model the secondary targets take (a contact)."""
+    return bool(_registry) and isinstance(record, _linked_model())
+
+
+def _linked_model() -> type[models.Model]:
+    return next(iter(_registry.values())).model._meta.get_field("contact").related_model
+
+
 def linked_to(contact_id) -> list[Connector]:
     """The targets a contact is linked to, in one query whatever their number (most contacts have none)."""
     found = list(_registry.values())
     if not found:
         return []
-    contact_model = found[0].model._meta.get_field("contact").related_model
-    row = contact_model.objects.filter(pk=contact_id).values_list(*(f"{c.related_name}__pk" for c in found)).first()
+    row = _linked_model().objects.filter(pk=contact_id).values_list(*(f"{c.related_name}__pk" for c in found)).first()
     return [connector for connector, link_id in zip(found, row or (), strict=False) if link_id is not None]
 
 

@@ -20,7 +20,7 @@ from backoffice.qwoty.errors import (
     QwotyUnauthorized,
     error_for_status,
 )
-from backoffice.redaction import redact, redact_url
+from backoffice.redaction import redact, redact_url, remember_secret
 
 # Where each target puts its error text: Prioticket `error_message`, Koywe (and OAuth2) `message`/`error`.
 ERROR_KEYS = ("error_message", "message", "error_description", "error")
@@ -92,12 +92,18 @@ class ClientCredentials:
             reason = connection_reason(exc)
             raise QwotyConnectionError(f"Could not reach {self.name} for a token: {reason}") from without_request(exc)
         body = _json(raw)
-        if raw.status_code == 200 and isinstance(body.get("access_token"), str):
-            return body["access_token"], float(body.get("expires_in") or 0)
-        message = f"token request refused: {_error_text(body, raw.status_code)}"
-        if raw.status_code in (400, 401):  # OAuth2 says invalid_client may come back as either
-            raise QwotyUnauthorized(message, status=raw.status_code, body=redact(raw.text)[:4000])
-        raise error_for_status(raw.status_code, message, body=redact(raw.text)[:4000])
+        if raw.status_code == 200 and isinstance(body.get("access_token"), str) and body["access_token"]:
+            remember_secret(body["access_token"])  # redacted wherever the target might echo it
+            return body["access_token"], _seconds(body.get("expires_in"))
+        text = redact(raw.text)[:4000]
+        if raw.status_code == 429 or raw.status_code >= 500:
+            message = f"token request failed: {_error_text(body, raw.status_code)}"
+            retry_after = parse_retry_after(raw.headers.get("Retry-After"))
+            raise error_for_status(raw.status_code, message, body=text, retry_after=retry_after)
+        # Refused credentials, a wrong token URL (404, a redirect), an answer without a token: a setting to fix,
+        # so the target pauses rather than failing every link one by one.
+        message = f"token request refused: {_error_text(body, raw.status_code)}; check the {self.name} settings"
+        raise QwotyUnauthorized(message, status=raw.status_code, body=text)
 
     def __repr__(self) -> str:
         return f"<ClientCredentials {self.name}>"
@@ -121,16 +127,17 @@ class TargetClient:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, *, params: dict | None = None, json=None) -> TargetResponse:
+        token = self.auth.token()  # a refused token request raises here, and is not tried again
         try:
-            return self._send(method, path, params, json)
+            return self._send(method, path, params, json, token)
         except QwotyUnauthorized:
             if not isinstance(self.auth, ClientCredentials):
                 raise
             self.auth.forget()  # a token revoked before its expiry: one more try, with a fresh one
-            return self._send(method, path, params, json)
+            return self._send(method, path, params, json, self.auth.token())
 
-    def _send(self, method: str, path: str, params, json) -> TargetResponse:
-        headers = {"Authorization": f"Bearer {self.auth.token()}"}
+    def _send(self, method: str, path: str, params, json, token: str) -> TargetResponse:
+        headers = {"Authorization": f"Bearer {token}"}
         started = time.monotonic()
         try:
             # Never follow a redirect: requests would resend the PUT without its body, or as a GET.
@@ -175,6 +182,14 @@ class TargetClient:
             body=redact(raw.text)[:4000],
             retry_after=parse_retry_after(raw.headers.get("Retry-After")),
         )
+
+
+def _seconds(value) -> float:
+    """An OAuth2 `expires_in`; anything unreadable counts as already expired (the token serves this call only)."""
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
 
 
 def _json(raw: requests.Response) -> dict:

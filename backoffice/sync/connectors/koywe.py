@@ -5,6 +5,8 @@ same checks first, so staff see them in the form instead of a failed push. The p
 document types each business type accepts are assumed from Koywe's reference: they live here only.
 """
 
+from urllib.parse import quote
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -69,7 +71,7 @@ class KoyweConnector(Connector):
         }
         path = (
             f"organizations/{settings.KOYWE_ORGANIZATION_ID}/merchants/{settings.KOYWE_MERCHANT_ID}"
-            f"/contacts/{link.koywe_id}"
+            f"/contacts/{quote(link.koywe_id, safe='')}"
         )
         return Call("PUT", path, body)
 
