@@ -9,6 +9,7 @@ import copy
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from backoffice.sync import connectors
 
@@ -37,6 +38,7 @@ def link_save(*, link, user, fields: list[str] | None = None):
         raise ValidationError(_by_form_field(errors, link))
     if fields is None:
         link.linked_by = user if user and user.is_authenticated else None
+        link.next_push_at = timezone.now()  # due now: the sweep knows it late if its task is lost
         link.save()
     elif fields:
         if set(fields) & {"contact_uid", "koywe_id"}:

@@ -1,8 +1,10 @@
 """make chaos: thousands of concurrent edits against a hostile upstream; nothing may be lost.
 
 Random edits by concurrent writers on 500 records while the sandbox answers 30% 503, drops 5% of
-connections, goes down for 10 seconds, and the worker is SIGKILLed and restarted twice. At the end
-every record must be synced and Qwoty's state must equal ours field for field. Exit status 1 otherwise.
+connections, goes down for 10 seconds, and the worker is SIGKILLed and restarted twice. Some of the
+contacts are also linked to Prioticket, whose double answers with the same faults. At the end every
+record and link must be synced, Qwoty's state must equal ours field for field, and Prioticket's copy of
+each linked contact must equal ours. Exit status 1 otherwise.
 """
 
 import argparse
@@ -61,6 +63,9 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=500)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--linked", type=int, default=50, help="of the edited contacts, how many are linked to Prioticket"
+    )
     args = parser.parse_args()
 
     sandbox = scratch_backoffice(customers=200, settings=WORKER_SETTINGS)
@@ -69,12 +74,20 @@ def main() -> int:
     from backoffice.sync import mirror as mirrors
     from backoffice.sync.edits import record_update
     from backoffice.sync.models import PushAttempt
+    from contacts.links import link_save, new_link
+    from contacts.models import Contact
     from tests import harness
 
     rng = random.Random(args.seed)
     pool = [(m, pk) for m in mirrors.all_mirrors() for pk in m.model.objects.values_list("pk", flat=True)]
     records = rng.sample(pool, min(args.records, len(pool)))
-    print(f"chaos: {len(records)} records, {args.edits} edits, {args.writers} writers, database {connection.vendor}")
+    contacts = [pk for mirror, pk in records if mirror.resource == "contacts"][: args.linked]
+    for pk in contacts:
+        link_save(link=new_link(Contact.objects.get(pk=pk), "prioticket"), user=None)
+    print(
+        f"chaos: {len(records)} records ({len(contacts)} contacts also linked to Prioticket), {args.edits} edits, "
+        f"{args.writers} writers, database {connection.vendor}"
+    )
 
     sandbox.clear_log()
     sandbox.faults(error_rate=0.3, drop_rate=0.05, fault_seed=args.seed)
@@ -126,15 +139,16 @@ def main() -> int:
         harness.stop(process)
 
     sandbox.clear_faults()
-    lost = harness.differences_with_upstream()
+    lost = harness.differences_with_upstream() + harness.link_differences(sandbox)
     unsynced = harness.unsynced_count()
     patches = len(sandbox.received("PATCH"))
+    puts = len([entry for entry in sandbox.received("PUT") if entry["path"].startswith("/prioticket/")])
     retries = PushAttempt.objects.exclude(error_kind="").count()
     print(f"edits made: {edits_done}")
-    print(f"PATCHes sent: {patches} (attempts stored: {PushAttempt.objects.count()})")
+    print(f"PATCHes sent: {patches}; PUTs to Prioticket: {puts} (attempts stored: {PushAttempt.objects.count()})")
     print(f"retries: {retries}")
     print(f"time: edits {edited_in:.1f}s, all synced after {drained_in:.1f}s" if synced else "time: never drained")
-    print(f"records not synced: {unsynced}")
+    print(f"records and links not synced: {unsynced}")
     print(f"records lost: {len({line.split(' ')[1] for line in lost})}")
     for line in lost[:20]:
         print(f"  {line}")

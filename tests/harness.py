@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from backoffice.qwoty.client import QwotyClient
+from backoffice.sync import connectors
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.models import SyncStatus
 
@@ -92,7 +93,9 @@ def stop(process: subprocess.Popen, *, kill: bool = False) -> None:
 
 
 def unsynced_count() -> int:
-    return sum(m.model.objects.exclude(sync_status=SyncStatus.SYNCED).count() for m in mirrors.all_mirrors())
+    """Records, and contacts' links to the secondary targets, not synced yet."""
+    models = [m.model for m in mirrors.all_mirrors()] + [c.model for c in connectors.all_connectors()]
+    return sum(model.objects.exclude(sync_status=SyncStatus.SYNCED).count() for model in models)
 
 
 def wait_until_all_synced(*, timeout: float, poll: float = 0.1, on_wait=None) -> bool:
@@ -146,6 +149,27 @@ def differences_with_upstream() -> list[str]:
                 for name in mirror.fields
                 if ours[name] != theirs[name]
             ]
+    return problems
+
+
+def link_differences(sandbox) -> list[str]:
+    """Contacts linked to Prioticket whose copy there differs from ours (Prioticket's is read off the sandbox)."""
+    from contacts.models import PrioticketLink
+
+    problems = []
+    for link in PrioticketLink.objects.select_related("contact"):
+        theirs = sandbox.http.get(f"{sandbox.control}/prioticket/contacts/{link.contact_uid}", timeout=10)
+        if theirs.status_code != 200:
+            problems.append(f"prioticket {link.contact_id}: missing there")
+            continue
+        stored, contact = theirs.json(), link.contact
+        ours = {"contact_name_first": contact.first_name, "contact_name_last": contact.last_name}
+        ours |= {"contact_email": contact.email, "contact_phone": contact.phone}
+        problems += [
+            f"prioticket {link.contact_id} {name}: local {value!r} != theirs {stored.get(name)!r}"
+            for name, value in ours.items()
+            if stored.get(name) != value
+        ]
     return problems
 
 

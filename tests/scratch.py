@@ -55,7 +55,14 @@ def scratch_database(settings: dict | None = None, *, empty: bool = True) -> Non
 def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandbox:
     """Start a sandbox process with `customers` seeded customers, point Django at it and a fresh database, pull."""
     sandbox = Sandbox.start_process(customers=customers)
-    scratch_database({"QWOTY_API_URL": sandbox.url, "QWOTY_API_TOKEN": DEFAULT_TOKEN, **(settings or {})})
+    upstreams = {
+        "QWOTY_API_URL": sandbox.url,
+        "QWOTY_API_TOKEN": DEFAULT_TOKEN,
+        "PRIOTICKET_API_URL": f"{sandbox.base_url}/prioticket/v3",
+        "PRIOTICKET_TOKEN_URL": f"{sandbox.base_url}/prioticket/oauth2/token",
+        "KOYWE_API_URL": f"{sandbox.base_url}/koywe/v1",
+    }
+    scratch_database({**upstreams, **(settings or {})})
     from django.core.management import call_command
 
     call_command("qwoty_pull", "--no-progress", stdout=io.StringIO())

@@ -418,3 +418,13 @@ def test_a_link_unlinked_while_its_put_is_in_flight_is_not_queued_again(contact,
     pusher.join()
     assert result["outcome"] == push.PUSHED
     assert not DBTaskResult.objects.filter(task_path__endswith=".push_link").exists()
+
+
+def test_the_sweep_requeues_a_new_link_whose_task_died_before_the_claim(contact, drain, staff, pulled):
+    link = link_prioticket(contact, staff)
+    DBTaskResult.objects.all().delete()
+    PrioticketLink.objects.filter(pk=link.pk).update(next_push_at=None)
+    assert push.sweep()["overdue_links"] == 1
+    drain()
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.SYNCED

@@ -454,3 +454,15 @@ def test_pushes_never_go_faster_than_the_rate_limit(pulled, drain, staff, settin
     assert len(patches(pulled)) == len(catalogs)
     # Six requests at five per second: the last may not start before one second has passed.
     assert time.monotonic() - started >= (len(catalogs) - 1) / 5
+
+
+def test_sweep_requeues_a_pending_record_with_no_due_time(pulled, drain, staff):
+    """A worker killed between taking the task and claiming the record leaves it pending, with no task."""
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Never claimed"})
+    DBTaskResult.objects.all().delete()
+    Catalog.objects.filter(pk=catalog.pk).update(next_push_at=None)
+    assert push.sweep()["overdue"] == 1
+    assert push.sweep()["overdue"] == 0  # it is due now: not queued again at every sweep
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"name": "Never claimed"}]

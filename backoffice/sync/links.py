@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyForbidden, QwotyUnauthorized
@@ -297,9 +297,9 @@ def sweep() -> dict:
                     counts["stale_links"] += 1
                     enqueue(connector.target, pk)
             overdue = list(
-                model.objects.filter(sync_status=SyncStatus.PENDING, next_push_at__lt=stale).values_list(
-                    "pk", flat=True
-                )
+                model.objects.filter(
+                    Q(next_push_at__lt=stale) | Q(next_push_at__isnull=True), sync_status=SyncStatus.PENDING
+                ).values_list("pk", flat=True)
             )
             model.objects.filter(pk__in=overdue, sync_status=SyncStatus.PENDING).update(next_push_at=now)
             for pk in overdue:

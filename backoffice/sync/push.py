@@ -369,7 +369,7 @@ def sweep() -> dict:
     """Recover what a dead worker or a lost task left behind, and resume a paused target once Qwoty accepts us.
 
     - `pushing` for longer than QWOTY_PUSH_STALE_SECONDS: the worker died mid-push → pending, queued.
-    - `pending` and overdue by as long: its task was lost → queued again.
+    - `pending` and overdue by as long (or with no due time): its task was lost → queued again.
     Looks only at our records, never at task rows.
     """
     now = timezone.now()
@@ -389,7 +389,10 @@ def sweep() -> dict:
                 if recovered:
                     counts["stale"] += 1
                     enqueue_push(mirror.resource, pk)
-    counts["overdue"] = _enqueue_all(Q(sync_status=SyncStatus.PENDING, next_push_at__lt=stale))
+    # Pending with no due time: its task may have died with a worker before the claim; queuing it again costs
+    # at most a duplicate task (the claim is conditional), and sets a due time.
+    overdue = Q(next_push_at__lt=stale) | Q(next_push_at__isnull=True)
+    counts["overdue"] = _enqueue_all(Q(sync_status=SyncStatus.PENDING) & overdue)
     state = target_state()
     if state.paused and _upstream_accepts_token():
         counts["resumed"] = resume_target()
