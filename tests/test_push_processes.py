@@ -9,9 +9,10 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.sync import push
-from backoffice.sync.models import PushAttempt, SyncStatus
+from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
+from contacts.links import link_save, new_link
 from contacts.models import Contact
 from contacts.services import contact_update
 from tests import harness
@@ -78,6 +79,33 @@ def test_several_workers_never_push_one_record_twice_at_once_and_skip_none(pulle
         for (_, end), (next_start, _) in pairwise(intervals):
             assert end <= next_start, f"overlapping pushes of {record_id}"
     assert harness.differences_with_upstream() == []
+
+
+def test_several_workers_never_put_one_linked_contact_twice_at_once_and_skip_none(pulled):
+    pulled.faults(latency_ms=40)
+    contacts = list(Contact.objects.order_by("pk")[:20])
+    for contact in contacts:
+        link_save(link=new_link(contact, "prioticket"), user=None)
+    workers = [harness.start_worker(threads=4) for _ in range(3)]
+    try:
+        for round_ in (1, 2):  # edits while the workers are busy
+            for contact in contacts:
+                contact_update(contact=contact, user=None, data={"first_name": f"Round {round_}"})
+        assert harness.wait_until_all_synced(timeout=90), f"{harness.unsynced_count()} records or links not synced"
+    finally:
+        for worker in workers:
+            harness.stop(worker)
+
+    spans = defaultdict(list)
+    for attempt in PushAttempt.objects.filter(target=Target.PRIOTICKET):
+        start = attempt.created_at - timedelta(milliseconds=attempt.duration_ms)
+        spans[attempt.record_id].append((start, attempt.created_at))
+    assert set(spans) == {c.pk for c in contacts}  # none skipped
+    for record_id, intervals in spans.items():
+        intervals.sort()
+        for (_, end), (next_start, _) in pairwise(intervals):
+            assert end <= next_start, f"overlapping PUTs of {record_id}"
+    assert harness.link_differences(pulled) == []
 
 
 def test_on_sigterm_the_tasks_still_waiting_for_a_thread_go_back_to_the_queue(pulled):
