@@ -13,6 +13,7 @@ from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyConnectionError
 from backoffice.sync import push
 from backoffice.sync.models import PushAttempt, SyncStatus
+from backoffice.sync.targets import FAILED
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 
@@ -87,7 +88,7 @@ def test_a_success_without_the_object_fails_the_record_and_keeps_the_edit(pulled
     settings.QWOTY_API_URL = odd.url
     odd.answer = (200, {}, json.dumps(body).encode())
 
-    assert push.push_now("catalogs", catalog.pk) == push.FAILED
+    assert push.push_now("catalogs", catalog.pk) == FAILED
 
     catalog.refresh_from_db()
     assert (catalog.sync_status, catalog.name) == (SyncStatus.FAILED, "Kept here")

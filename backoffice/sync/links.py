@@ -18,11 +18,10 @@ from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyForbidden, QwotyUnauthorized
+from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
 from backoffice.redaction import redact, redact_url
 
 from . import connectors, statements
-from .backoff import backoff_delay
 from .models import PushAttempt, SyncStatus, TargetState
 from .targets import (
     FAILED,
@@ -32,6 +31,7 @@ from .targets import (
     PUSHED,
     PUSHING,
     RETRYING,
+    after_error,
     pause_target,
     take_request_slot,
 )
@@ -233,28 +233,15 @@ def _finish(connector, link, status, version: int, *, error="", attempts=0, next
 @transaction.atomic
 def _on_error(connector, link, exc: QwotyError, attempt: PushAttempt, version: int) -> str:
     statements.insert(attempt)
-    if isinstance(exc, QwotyUnauthorized | QwotyForbidden):
+    then = after_error(exc, link.push_attempts)
+    if then.outcome == PAUSED:
         reason = f"{connector.label} refused our credentials: {exc.message} (HTTP {exc.status}). Pushing is paused."
         pause_target(reason, connector.target)
-        _finish(connector, link, SyncStatus.PENDING, version, error=exc.message, attempts=link.push_attempts)
-        return PAUSED
-    attempts = link.push_attempts + 1
-    if exc.retryable and attempts < settings.QWOTY_PUSH_MAX_ATTEMPTS:
-        delay = backoff_delay(
-            attempts,
-            retry_after=getattr(exc, "retry_after", None),
-            base=settings.QWOTY_RETRY_BASE_SECONDS,
-            cap=settings.QWOTY_RETRY_MAX_SECONDS,
-        )
-        run_after = timezone.now() + timedelta(seconds=delay)
-        _finish(
-            connector, link, SyncStatus.PENDING, version, error=exc.message, attempts=attempts, next_push_at=run_after
-        )
-        enqueue(connector.target, link.pk, run_after=run_after)
-        return RETRYING
-    message = exc.message if not exc.retryable else f"Gave up after {attempts} attempts: {exc.message}"
-    _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=attempts)
-    return FAILED
+    status = SyncStatus.FAILED if then.outcome == FAILED else SyncStatus.PENDING
+    _finish(connector, link, status, version, error=then.error, attempts=then.attempts, next_push_at=then.retry_at)
+    if then.outcome == RETRYING:
+        enqueue(connector.target, link.pk, run_after=then.retry_at)
+    return then.outcome
 
 
 def _attempt(connector, link, client, call, started, *, status=None, answer=None, error=None) -> PushAttempt:

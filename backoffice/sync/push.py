@@ -25,16 +25,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyForbidden, QwotyUnauthorized
+from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
 from backoffice.redaction import redact, redact_url
 
 from . import links, statements
 from . import mirror as mirrors
-from .backoff import backoff_delay
 from .context import applying_upstream
 from .models import PushAttempt, SyncStatus, TargetState
 from .targets import (
-    FAILED,
     NOT_DUE,
     NOTHING_TO_SEND,
     PAUSED,
@@ -42,6 +40,7 @@ from .targets import (
     PUSHING,
     RETRYING,
     TARGET,
+    after_error,
     pause_target,
     take_request_slot,
     target_state,
@@ -296,26 +295,17 @@ def _mark_synced(record, data: dict) -> None:
 @transaction.atomic
 def _on_error(mirror, record, exc: QwotyError, attempt: PushAttempt) -> str:
     statements.insert(attempt)
-    if isinstance(exc, QwotyUnauthorized | QwotyForbidden):
+    then = after_error(exc, record.push_attempts)
+    if then.outcome == PAUSED:
         pause_target(f"Qwoty refused our token: {exc.message} (HTTP {exc.status}). Pushing is paused.")
         # Not the record's fault: it waits, pending, for the token to be fixed.
-        _set_state(record, SyncStatus.PENDING, error=exc.message)
-        return PAUSED
-    attempts = record.push_attempts + 1
-    if exc.retryable and attempts < settings.QWOTY_PUSH_MAX_ATTEMPTS:
-        delay = backoff_delay(
-            attempts,
-            retry_after=getattr(exc, "retry_after", None),
-            base=settings.QWOTY_RETRY_BASE_SECONDS,
-            cap=settings.QWOTY_RETRY_MAX_SECONDS,
-        )
-        run_after = timezone.now() + timedelta(seconds=delay)
-        _set_state(record, SyncStatus.PENDING, attempts=attempts, error=exc.message, next_push_at=run_after)
-        enqueue_push(mirror.resource, record.pk, run_after=run_after)
-        return RETRYING
-    message = exc.message if not exc.retryable else f"Gave up after {attempts} attempts: {exc.message}"
-    _set_state(record, SyncStatus.FAILED, attempts=attempts, error=message)
-    return FAILED
+        _set_state(record, SyncStatus.PENDING, error=then.error)
+    elif then.outcome == RETRYING:
+        _set_state(record, SyncStatus.PENDING, attempts=then.attempts, error=then.error, next_push_at=then.retry_at)
+        enqueue_push(mirror.resource, record.pk, run_after=then.retry_at)
+    else:
+        _set_state(record, SyncStatus.FAILED, attempts=then.attempts, error=then.error)
+    return then.outcome
 
 
 def _set_state(record, status, *, attempts=None, error=None, next_push_at=None) -> None:

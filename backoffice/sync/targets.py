@@ -1,12 +1,16 @@
 """What the pushes to every target share: their outcomes, and each target's pause switch and rate limit."""
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
+
 from . import statements
+from .backoff import backoff_delay
 from .models import Target, TargetState
 
 logger = logging.getLogger(__name__)
@@ -47,3 +51,31 @@ def take_request_slot(next_slot_at, now, *, target: str = TARGET) -> float:
     slot = max(next_slot_at or now, now)
     statements.update(TargetState, target, {"next_slot_at": slot + timedelta(seconds=1 / rate)})
     return (slot - now).total_seconds()
+
+
+@dataclass(frozen=True)
+class AfterError:
+    """What a failed call leads to, whichever target refused it."""
+
+    outcome: str  # PAUSED, RETRYING or FAILED
+    attempts: int  # failed attempts so far, this one included (a pause counts none)
+    error: str  # what staff read on the record
+    retry_at: datetime | None = None
+
+
+def after_error(exc: QwotyError, attempts_before: int) -> AfterError:
+    """401/403 pause the target (not the record's fault); 429, 5xx and lost connections are retried with
+    backoff up to QWOTY_PUSH_MAX_ATTEMPTS; the rest fail at once with the target's message."""
+    if isinstance(exc, QwotyUnauthorized | QwotyForbidden):
+        return AfterError(PAUSED, attempts_before, exc.message)
+    attempts = attempts_before + 1
+    if exc.retryable and attempts < settings.QWOTY_PUSH_MAX_ATTEMPTS:
+        delay = backoff_delay(
+            attempts,
+            retry_after=getattr(exc, "retry_after", None),
+            base=settings.QWOTY_RETRY_BASE_SECONDS,
+            cap=settings.QWOTY_RETRY_MAX_SECONDS,
+        )
+        return AfterError(RETRYING, attempts, exc.message, timezone.now() + timedelta(seconds=delay))
+    message = exc.message if not exc.retryable else f"Gave up after {attempts} attempts: {exc.message}"
+    return AfterError(FAILED, attempts, message)
