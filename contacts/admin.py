@@ -1,18 +1,35 @@
+from django import forms
 from django.contrib import admin
 
 from backoffice.sync.admin import MirroredRecordAdmin
 
+from .links import contact_edit_errors
 from .models import Contact, KoyweLink, PrioticketLink
+from .services import contact_update
+
+
+class ContactAdminForm(forms.ModelForm):
+    def clean(self):
+        """What a target the contact is linked to (Prioticket, Koywe) would refuse, on its field: as on our pages."""
+        cleaned = super().clean()
+        data = {name: cleaned[name] for name in self.changed_data if name in cleaned}
+        for name, messages in contact_edit_errors(self.instance, data).items():
+            self.add_error(name, messages)
+        return cleaned
 
 
 @admin.register(Contact)
 class ContactAdmin(MirroredRecordAdmin):
+    form = ContactAdminForm
     list_display = ("last_name", "first_name", "email", "phone", "customer", "sync_status")
     list_filter = ("sync_status",)
     list_select_related = ("customer",)
     search_fields = ("first_name", "last_name", "email", "phone", "id_crm", "id_erp", "id_accounting")
     raw_id_fields = ("customer",)
     readonly_fields = ("id", "created_at", "updated_at", "sync_status", "sync_error", "last_synced")
+
+    def update(self, *, record, user, data: dict) -> None:
+        contact_update(contact=record, user=user, data=data)  # what a linked target would refuse is refused
 
 
 class TargetLinkAdmin(admin.ModelAdmin):

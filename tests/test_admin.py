@@ -48,3 +48,30 @@ def test_links_are_listed_read_only_in_the_admin(client, pulled, django_user_mod
     assert change.status_code == 403
     link.refresh_from_db()
     assert link.contact_uid != "other"
+
+
+def test_an_admin_edit_a_linked_target_would_refuse_is_refused_on_the_field(client, pulled, django_user_model):
+    from contacts.links import link_save, new_link
+    from contacts.models import Contact
+
+    contact = Contact.objects.order_by("pk").first()
+    Contact.objects.filter(pk=contact.pk).update(phone=None)
+    link = new_link(Contact.objects.get(pk=contact.pk), "koywe")
+    link.country_symbol = "CL"
+    link_save(link=link, user=None)
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    form = {
+        "customer": contact.customer_id,
+        "first_name": contact.first_name or "",
+        "last_name": contact.last_name or "",
+        "email": contact.email or "",
+        "phone": "+33 6 99 88 77 66",  # valid, but not in Chile
+        "role": '["buyer"]',
+        "id_crm": contact.id_crm or "",
+        "id_erp": contact.id_erp or "",
+        "id_accounting": contact.id_accounting or "",
+    }
+    response = client.post(reverse("admin:contacts_contact_change", args=[contact.pk]), form)
+    assert response.status_code == 200  # the form again, with the error
+    assert "Koywe needs a phone number valid in CL" in response.content.decode()
+    assert Contact.objects.get(pk=contact.pk).phone is None
