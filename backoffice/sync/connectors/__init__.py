@@ -6,6 +6,7 @@ and what of its answer to keep. The push layer (`sync/links.py`) owns the rest: 
 limit, retries, pause on a refused token and the stored attempts, as for Qwoty.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -24,7 +25,7 @@ class Call:
     params: dict = field(default_factory=dict)
 
 
-class Connector:
+class Connector(ABC):
     target: str  # a `Target` value
     label: str
     model_label: str  # the link model, "app.Model": one row per linked contact
@@ -34,20 +35,21 @@ class Connector:
     def model(self) -> type[models.Model]:
         return apps.get_model(self.model_label)
 
+    @abstractmethod
     def call(self, link, contact=None) -> Call:
         """The request that sends `contact` (default: the link's contact) as the link says."""
-        raise NotImplementedError
 
+    @abstractmethod
     def errors(self, link, contact=None) -> dict[str, str]:
         """What the target would refuse in `call(link, contact)`, by our field name (link's or contact's)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def kept(self, answer: dict) -> dict:
         """The target's copy of the contact, out of its answer."""
-        raise NotImplementedError
 
+    @abstractmethod
     def client(self) -> TargetClient:
-        raise NotImplementedError
+        """This target's HTTP client, with its auth."""
 
 
 _registry: dict[str, Connector] = {}
