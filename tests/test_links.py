@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.qwoty.sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
-from backoffice.sync import connectors, links, push
+from backoffice.sync import connectors, links, push, targets
 from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from contacts.links import link_save, new_link
@@ -274,7 +274,7 @@ def test_an_edit_made_while_the_put_is_in_flight_is_sent_next(contact, drain, st
     _wait_until(lambda: PrioticketLink.objects.get().sync_status == SyncStatus.PUSHING)
     contact_update(contact=Contact.objects.get(pk=contact.pk), user=staff, data={"first_name": "Second"})
     pusher.join()
-    assert result["outcome"] == push.PUSHED
+    assert result["outcome"] == targets.PUSHED
     link.refresh_from_db()
     assert link.sync_status == SyncStatus.PENDING  # the newer version goes next
     pulled.faults(latency_ms=0)
@@ -400,7 +400,7 @@ def test_an_edit_during_a_failing_put_keeps_the_backoff_and_the_count(contact, d
     _wait_until(lambda: PrioticketLink.objects.get().sync_status == SyncStatus.PUSHING)
     contact_update(contact=Contact.objects.get(pk=contact.pk), user=staff, data={"first_name": "During"})
     pusher.join()
-    assert result["outcome"] == push.RETRYING
+    assert result["outcome"] == targets.RETRYING
     link.refresh_from_db()
     assert (link.sync_status, link.push_attempts, link.sync_error) == (SyncStatus.PENDING, 1, "Service unavailable")
     assert link.next_push_at > timezone.now() - timedelta(seconds=1)
@@ -416,7 +416,7 @@ def test_a_link_unlinked_while_its_put_is_in_flight_is_not_queued_again(contact,
     _wait_until(lambda: PrioticketLink.objects.get().sync_status == SyncStatus.PUSHING)
     PrioticketLink.objects.all().delete()
     pusher.join()
-    assert result["outcome"] == push.PUSHED
+    assert result["outcome"] == targets.PUSHED
     assert not DBTaskResult.objects.filter(task_path__endswith=".push_link").exists()
 
 

@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyConnectionError
-from backoffice.sync import push
+from backoffice.sync import push, targets
 from backoffice.sync.models import PushAttempt, SyncStatus
-from backoffice.sync.targets import FAILED
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 
@@ -88,7 +87,7 @@ def test_a_success_without_the_object_fails_the_record_and_keeps_the_edit(pulled
     settings.QWOTY_API_URL = odd.url
     odd.answer = (200, {}, json.dumps(body).encode())
 
-    assert push.push_now("catalogs", catalog.pk) == FAILED
+    assert push.push_now("catalogs", catalog.pk) == targets.FAILED
 
     catalog.refresh_from_db()
     assert (catalog.sync_status, catalog.name) == (SyncStatus.FAILED, "Kept here")
@@ -116,7 +115,7 @@ def test_a_retry_after_beyond_the_cap_waits_the_cap(pulled, odd, settings, retry
     settings.QWOTY_API_URL = odd.url
     odd.answer = (429, {"Retry-After": retry_after}, b'{"success": false, "error": "Slow down"}')
 
-    assert push.push_now("catalogs", catalog.pk) == push.RETRYING
+    assert push.push_now("catalogs", catalog.pk) == targets.RETRYING
 
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.PENDING

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from backoffice.models import Change
 from backoffice.qwoty.client import QwotyClient
-from backoffice.sync import push, statements
+from backoffice.sync import push, statements, targets
 from backoffice.sync.edits import StaleEdit
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
 from catalogs.models import Catalog
@@ -227,13 +227,13 @@ def test_retry_after_is_honoured(pulled, staff, settings):
     pulled.faults(script=[{"status": 429, "retry_after": 30}])
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=staff, data={"name": "Later"})
-    assert push.push_now("catalogs", catalog.pk) == push.RETRYING
+    assert push.push_now("catalogs", catalog.pk) == targets.RETRYING
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.PENDING
     assert catalog.next_push_at >= timezone.now() + timedelta(seconds=29)
     delayed = DBTaskResult.objects.filter(status="READY").order_by("-enqueued_at").first()
     assert delayed.run_after >= timezone.now() + timedelta(seconds=29)
-    assert push.push_now("catalogs", catalog.pk) == push.NOT_DUE  # an early duplicate task sends nothing
+    assert push.push_now("catalogs", catalog.pk) == targets.NOT_DUE  # an early duplicate task sends nothing
     assert len(patches(pulled)) == 1
 
 
@@ -434,9 +434,9 @@ def test_request_slots_are_spaced_by_the_rate_limit(settings):
     now = timezone.now()
     waits = []
     for _ in range(3):
-        with transaction.atomic():  # as `_claim` does: the slot is read with the target's row locked
+        with transaction.atomic():  # as `targets.claim` does: the slot is read with the target's row locked
             locked = statements.select_for_update(TargetState, push.TARGET, ("next_slot_at",))
-            waits.append(push.take_request_slot(locked["next_slot_at"], now))
+            waits.append(targets.take_request_slot(locked["next_slot_at"], now))
     assert waits == [0.0, 0.25, 0.5]
     state.refresh_from_db()
     assert state.next_slot_at == now + timedelta(seconds=0.75)  # shared through the database by every worker

@@ -22,7 +22,7 @@ from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
 from backoffice.redaction import redact, redact_url
 
 from . import connectors, statements
-from .models import PushAttempt, SyncStatus, TargetState
+from .models import PushAttempt, SyncStatus
 from .targets import (
     FAILED,
     NOT_DUE,
@@ -32,8 +32,8 @@ from .targets import (
     PUSHING,
     RETRYING,
     after_error,
+    claim,
     pause_target,
-    take_request_slot,
 )
 
 logger = logging.getLogger(__name__)
@@ -166,29 +166,14 @@ def _unexpected(connector, response, exc) -> QwotyBadResponse:
 
 @transaction.atomic
 def _claim(connector, link_id):
-    """Is the target paused; move the due link from pending to pushing; take the target's next request slot.
+    """The shared claim, and the version being sent, read in the claim's transaction.
 
-    Returns (PUSHING, seconds to wait, the version being sent) or (PAUSED | NOT_DUE, 0, None).
+    Returns (PUSHING, seconds to wait, version) or (PAUSED | NOT_DUE, 0, None).
     """
-    state = statements.select_for_update(TargetState, connector.target, ("paused", "next_slot_at"))
-    if state is None:  # the first push to this target
-        TargetState.objects.get_or_create(target=connector.target)
-        return _claim(connector, link_id)
-    if state["paused"]:
-        return PAUSED, 0, None
-    now = timezone.now()
-    model = connector.model
-    claimed = statements.update(
-        model,
-        link_id,
-        {"sync_status": SyncStatus.PUSHING, "pushing_since": now},
-        where="{sync_status} = %s AND ({next_push_at} IS NULL OR {next_push_at} <= %s)",
-        params=(("sync_status", SyncStatus.PENDING), ("next_push_at", now)),
-    )
-    if not claimed:
-        return NOT_DUE, 0, None
-    version = model.objects.filter(pk=link_id).values_list("version", flat=True).get()
-    return PUSHING, take_request_slot(state["next_slot_at"], now, target=connector.target), version
+    claimed, wait = claim(connector.model, link_id, connector.target)
+    if claimed != PUSHING:
+        return claimed, 0, None
+    return claimed, wait, connector.model.objects.filter(pk=link_id).values_list("version", flat=True).get()
 
 
 @transaction.atomic

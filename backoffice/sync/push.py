@@ -33,7 +33,6 @@ from . import mirror as mirrors
 from .context import applying_upstream
 from .models import PushAttempt, SyncStatus, TargetState
 from .targets import (
-    NOT_DUE,
     NOTHING_TO_SEND,
     PAUSED,
     PUSHED,
@@ -41,8 +40,8 @@ from .targets import (
     RETRYING,
     TARGET,
     after_error,
+    claim,
     pause_target,
-    take_request_slot,
     target_state,
 )
 
@@ -115,7 +114,7 @@ def retry_all_failed(*, resources: list[str] | None = None) -> int:
 def push_now(resource: str, record_id) -> str:
     """Push one record if it is due: claim it, PATCH its diff, store the attempt, apply the answer."""
     mirror = mirrors.get(resource)
-    claimed, wait = _claim(mirror, record_id)
+    claimed, wait = claim(mirror.model, record_id, TARGET)
     if claimed != PUSHING:
         return claimed  # PAUSED or NOT_DUE
     # Read after the claim has committed: ours now, and the write lock is free for everyone else.
@@ -168,33 +167,6 @@ def diff(mirror, record, *, values: dict | None = None) -> dict:
     values = values if values is not None else mirror.values(record)
     snapshot = mirror.upstream_values(record.last_synced)
     return {name: values[name] for name in mirror.fields if values[name] != snapshot[name]}
-
-
-@transaction.atomic
-def _claim(mirror, record_id):
-    """One short transaction per push: is the target paused, move the due record from pending to
-    pushing, take the target's next request slot.
-
-    Returns (PUSHING, seconds to wait for its slot), or (PAUSED | NOT_DUE, 0). The claim is one
-    conditional UPDATE, so when two workers race for a record only one gets it.
-    """
-    state = statements.select_for_update(TargetState, TARGET, ("paused", "next_slot_at"))
-    if state is None:  # the first push ever
-        target_state()
-        return _claim(mirror, record_id)
-    if state["paused"]:
-        return PAUSED, 0
-    now = timezone.now()
-    claimed = statements.update(
-        mirror.model,
-        record_id,
-        {"sync_status": SyncStatus.PUSHING, "pushing_since": now},
-        where="{sync_status} = %s AND ({next_push_at} IS NULL OR {next_push_at} <= %s)",
-        params=(("sync_status", SyncStatus.PENDING), ("next_push_at", now)),
-    )
-    if not claimed:
-        return NOT_DUE, 0
-    return PUSHING, take_request_slot(state["next_slot_at"], now)
 
 
 @transaction.atomic

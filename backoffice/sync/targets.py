@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
 
 from . import statements
 from .backoff import backoff_delay
-from .models import Target, TargetState
+from .models import SyncStatus, Target, TargetState
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,33 @@ def pause_target(reason: str, target: str = TARGET) -> None:
         paused=True, paused_reason=reason, paused_at=timezone.now()
     )
     logger.warning("Pushing to %s paused: %s", Target(target).label, reason)
+
+
+@transaction.atomic
+def claim(model, pk, target: str) -> tuple[str, float]:
+    """One short transaction per push: is the target paused, move the due record (or link) from pending to
+    pushing, take the target's next request slot.
+
+    Returns (PUSHING, seconds to wait for its slot), or (PAUSED | NOT_DUE, 0). The claim is one
+    conditional UPDATE, so when two workers race for a row only one gets it.
+    """
+    state = statements.select_for_update(TargetState, target, ("paused", "next_slot_at"))
+    if state is None:  # the first push to this target
+        target_state(target)
+        return claim(model, pk, target)
+    if state["paused"]:
+        return PAUSED, 0
+    now = timezone.now()
+    claimed = statements.update(
+        model,
+        pk,
+        {"sync_status": SyncStatus.PUSHING, "pushing_since": now},
+        where="{sync_status} = %s AND ({next_push_at} IS NULL OR {next_push_at} <= %s)",
+        params=(("sync_status", SyncStatus.PENDING), ("next_push_at", now)),
+    )
+    if not claimed:
+        return NOT_DUE, 0
+    return PUSHING, take_request_slot(state["next_slot_at"], now, target=target)
 
 
 def take_request_slot(next_slot_at, now, *, target: str = TARGET) -> float:
