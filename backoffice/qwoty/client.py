@@ -119,21 +119,9 @@ class QwotyClient:
     def request(self, method: str, path: str, **kwargs) -> QwotyResponse:
         url = self.url(path)
         started = time.monotonic()
-        try:
-            # Never follow a redirect: requests would resend a PATCH without its body, or as a GET, and
-            # take the answer for a success.
-            raw = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
-        except requests.Timeout as exc:
-            raise QwotyTimeout(f"Qwoty did not answer {method} {path} in time") from without_request(exc)
-        except requests.ConnectionError as exc:
-            where = redact_url(self.base_url)
-            raise QwotyConnectionError(f"Could not reach Qwoty at {where}: {connection_reason(exc)}") from (
-                without_request(exc)
-            )
-        except requests.RequestException as exc:  # an answer cut off mid-body, a header requests refuses…
-            raise QwotyConnectionError(
-                f"Qwoty's answer to {method} {path} could not be read: {connection_reason(exc)}"
-            ) from without_request(exc)
+        raw = send(
+            self.session, method, url, path=path, name="Qwoty", base_url=self.base_url, timeout=self.timeout, **kwargs
+        )
         duration_ms = round((time.monotonic() - started) * 1000)
         logger.debug("%s %s -> %s in %sms", method, url, raw.status_code, duration_ms)
         return _interpret(raw, duration_ms)
@@ -151,11 +139,36 @@ def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
     if 200 <= status < 300:
         raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
     if 300 <= status < 400:
-        location = redact_url(raw.headers.get("Location", "elsewhere"))
-        message = f"Qwoty redirected the call to {location} (HTTP {status}): check QWOTY_API_URL"
-        raise QwotyBadResponse(message, status=status, body=text)
+        raise redirected(raw, name="Qwoty", setting="QWOTY_API_URL")
     error = redact(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else f"HTTP {status}"
     raise error_for_status(status, error, body=text, retry_after=parse_retry_after(raw.headers.get("Retry-After")))
+
+
+def send(session: requests.Session, method: str, url: str, *, path: str, name: str, base_url: str, **kwargs):
+    """One call to `url` (`path` under `base_url`) of the upstream `name`, its failures as our typed errors.
+
+    Never follows a redirect: requests would resend a PATCH or PUT without its body, or as a GET, and
+    take the answer for a success (`redirected()` says where it pointed instead).
+    """
+    try:
+        return session.request(method, url, allow_redirects=False, **kwargs)
+    except requests.Timeout as exc:
+        raise QwotyTimeout(f"{name} did not answer {method} {path} in time") from without_request(exc)
+    except requests.ConnectionError as exc:
+        where = redact_url(base_url)
+        raise QwotyConnectionError(f"Could not reach {name} at {where}: {connection_reason(exc)}") from (
+            without_request(exc)
+        )
+    except requests.RequestException as exc:  # an answer cut off mid-body, a header requests refuses…
+        raise QwotyConnectionError(
+            f"{name}'s answer to {method} {path} could not be read: {connection_reason(exc)}"
+        ) from without_request(exc)
+
+
+def redirected(raw: requests.Response, *, name: str, setting: str) -> QwotyBadResponse:
+    location = redact_url(raw.headers.get("Location", "elsewhere"))
+    message = f"{name} redirected the call to {location} (HTTP {raw.status_code}): check {setting}"
+    return QwotyBadResponse(message, status=raw.status_code, body=redact(raw.text)[:4000])
 
 
 def connection_reason(exc: Exception) -> str:

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from backoffice.qwoty.client import connection_reason, new_session, parse_retry_after, without_request
+from backoffice.qwoty.client import (
+    connection_reason,
+    new_session,
+    parse_retry_after,
+    redirected,
+    send,
+    without_request,
+)
 from backoffice.qwoty.errors import (
     QwotyBadResponse,
     QwotyConnectionError,
@@ -20,7 +27,7 @@ from backoffice.qwoty.errors import (
     QwotyUnauthorized,
     error_for_status,
 )
-from backoffice.redaction import redact, redact_url, remember_secret
+from backoffice.redaction import redact, remember_secret
 
 # Where each target puts its error text: Prioticket `error_message`, Koywe (and OAuth2) `message`/`error`.
 ERROR_KEYS = ("error_message", "message", "error_description", "error")
@@ -139,29 +146,18 @@ class TargetClient:
     def _send(self, method: str, path: str, params, json, token: str) -> TargetResponse:
         headers = {"Authorization": f"Bearer {token}"}
         started = time.monotonic()
-        try:
-            # Never follow a redirect: requests would resend the PUT without its body, or as a GET.
-            raw = self.session.request(
-                method,
-                self.url(path),
-                params=params,
-                json=json,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.Timeout as exc:
-            raise QwotyTimeout(f"{self.name} did not answer {method} {path} in time") from without_request(exc)
-        except requests.ConnectionError as exc:
-            reason = connection_reason(exc)
-            raise QwotyConnectionError(f"Could not reach {self.name} at {redact_url(self.base_url)}: {reason}") from (
-                without_request(exc)
-            )
-        except requests.RequestException as exc:  # an answer cut off mid-body, a header requests refuses…
-            reason = connection_reason(exc)
-            raise QwotyConnectionError(f"{self.name}'s answer to {method} {path} could not be read: {reason}") from (
-                without_request(exc)
-            )
+        raw = send(
+            self.session,
+            method,
+            self.url(path),
+            path=path,
+            name=self.name,
+            base_url=self.base_url,
+            params=params,
+            json=json,
+            headers=headers,
+            timeout=self.timeout,
+        )
         duration_ms = round((time.monotonic() - started) * 1000)
         body = _json(raw)
         if 200 <= raw.status_code < 300:
@@ -173,9 +169,7 @@ class TargetClient:
                 )
             return TargetResponse(status=raw.status_code, body=body, duration_ms=duration_ms)
         if 300 <= raw.status_code < 400:
-            location = redact_url(raw.headers.get("Location", "elsewhere"))
-            message = f"{self.name} redirected the call to {location} (HTTP {raw.status_code}): check its API URL"
-            raise QwotyBadResponse(message, status=raw.status_code, body=redact(raw.text)[:4000])
+            raise redirected(raw, name=self.name, setting="its API URL")
         raise error_for_status(
             raw.status_code,
             _error_text(body, raw.status_code),
