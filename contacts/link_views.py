@@ -27,7 +27,7 @@ from backoffice.sync.models import PushAttempt, TargetLink, TargetState
 
 from . import selectors
 from .link_forms import LINK_FORMS
-from .links import LINK_MODELS, link_delete, link_save, new_link
+from .links import link_delete, link_save, new_link
 from .models import Contact
 
 MANAGE_LINKS = ("contacts.change_contact",)
@@ -51,19 +51,22 @@ class TargetCard:
 
 def links_context(request: HtmxHttpRequest, contact: Contact, **extra) -> dict:
     """What the card needs: one TargetCard per target, whether it polls, and whether the user may act on links."""
+    targets = connectors.all_connectors()
     paused = dict(
-        TargetState.objects.filter(target__in=LINK_MODELS, paused=True).values_list("target", "paused_reason")
+        TargetState.objects.filter(target__in=[c.target for c in targets], paused=True).values_list(
+            "target", "paused_reason"
+        )
     )
     cards = []
-    for target, model in LINK_MODELS.items():
-        link = model.objects.filter(contact=contact).first()
+    for connector in targets:
+        link = connector.model.objects.filter(contact=contact).first()
         cards.append(
             TargetCard(
-                target=target,
-                label=connectors.get(target).label,
+                target=connector.target,
+                label=connector.label,
                 link=link,
-                attempts=record_push_attempts(contact, target=target) if link else [],
-                paused_reason=paused.get(target),
+                attempts=record_push_attempts(contact, target=connector.target) if link else [],
+                paused_reason=paused.get(connector.target),
             )
         )
     return {
@@ -89,7 +92,7 @@ def contact_link(request: HtmxHttpRequest, pk, target: str) -> HttpResponse:
     """Link the contact to a target, or edit its link; what the target would refuse is shown inline (422)."""
     form_class = _form_class(target)
     contact = get_or_404(selectors.contact_detail, pk)
-    link = LINK_MODELS[target].objects.filter(contact=contact).first()
+    link = connectors.get(target).model.objects.filter(contact=contact).first()
     creating = link is None
     label = connectors.get(target).label
     form = form_class(
@@ -148,10 +151,12 @@ def _form_class(target: str):
 
 
 def _contact_and_link(pk, target: str) -> tuple[Contact, TargetLink]:
-    if target not in LINK_MODELS:
-        raise Http404
+    try:
+        model = connectors.get(target).model
+    except KeyError:
+        raise Http404 from None
     contact = get_or_404(selectors.contact_detail, pk)
-    link = LINK_MODELS[target].objects.filter(contact=contact).first()
+    link = model.objects.filter(contact=contact).first()
     if link is None:
         raise Http404
     return contact, link

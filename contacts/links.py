@@ -13,15 +13,14 @@ from django.utils import timezone
 
 from backoffice.sync import connectors
 
-from .models import Contact, KoyweLink, PrioticketLink
+from .models import Contact, PrioticketLink
 
-LINK_MODELS = {"prioticket": PrioticketLink, "koywe": KoyweLink}
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone")
 
 
 def new_link(contact: Contact, target: str):
     """An unsaved link of `contact` to `target`, with the defaults a form starts from."""
-    model = LINK_MODELS[target]
+    model = connectors.get(target).model
     defaults = {"contact_uid": str(contact.pk)} if model is PrioticketLink else {"koywe_id": str(contact.pk)}
     return model(contact=contact, **defaults)
 
@@ -33,7 +32,7 @@ def link_save(*, link, user, fields: list[str] | None = None):
     Only the form's fields are written, never the push bookkeeping the worker owns.
     """
     link.clean_fields(exclude=["contact", "linked_by"])  # what the model refuses, as a form would say it
-    errors = connectors.get(link.connector_target).errors(link)
+    errors = connectors.for_link(link).errors(link)
     if errors:
         raise ValidationError(_by_form_field(errors, link))
     if fields is None:

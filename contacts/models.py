@@ -80,8 +80,6 @@ class PrioticketLink(TargetLink):
     )
     contact_language = models.CharField("language", max_length=8, blank=True, help_text="e.g. en, fr, es-CL")
 
-    connector_target = "prioticket"
-
     def __str__(self):
         return f"Prioticket {self.contact_uid}"
 
@@ -102,8 +100,6 @@ class KoyweLink(TargetLink):
     city = models.CharField(max_length=128, blank=True)
     state = models.CharField(max_length=128, blank=True)
     postal_code = models.CharField(max_length=32, blank=True)
-
-    connector_target = "koywe"
 
     def __str__(self):
         return f"Koywe {self.koywe_id}"

@@ -30,7 +30,7 @@ def link_saved(sender, instance, created=False, raw=False, **kwargs):
     """Staff linked a record to a secondary target, or changed the link: it is sent (again)."""
     if raw:
         return
-    connector = connectors.get(instance.connector_target)
+    connector = connectors.for_link(instance)
     if created:
         links.enqueue(connector.target, instance.pk)
         return

@@ -67,6 +67,11 @@ def all_connectors() -> list[Connector]:
     return list(_registry.values())
 
 
+def for_link(link) -> Connector:
+    """The connector whose link model `link` is."""
+    return next(connector for connector in _registry.values() if isinstance(link, connector.model))
+
+
 def linkable(record) -> bool:
     """Whether `record` is of the model the secondary targets take (a contact)."""
     return bool(_registry) and isinstance(record, _linked_model())
