@@ -19,9 +19,9 @@ chromium:  ## Debian's Chromium for the browser tests: apt-get when root, else t
 	scripts/ensure-chromium
 
 run: install  ## sandbox + migrate + pull + demo users + web server + worker
-	$(BIN)/python manage.py run_demo
+	DEBUG=true $(BIN)/python manage.py run_demo
 
-test: install chromium  ## the whole suite (DATABASE_URL picks the database; SQLite by default)
+test: chromium install  ## the whole suite (DATABASE_URL picks the database; SQLite by default)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 chaos: install  ## 2,000 concurrent edits against a failing upstream and killed workers; nothing may be lost

@@ -1,21 +1,19 @@
 """Settings for the Qwoty back office, read from the environment (django-environ; `.env` supported).
 
-One module for every environment: DEBUG picks dev-safe defaults, production (DEBUG off)
-refuses to start without SECRET_KEY and turns on the secure-transport settings.
+One module for every environment. DEBUG is off unless the environment turns it on (`make run` and the
+test suite do): with it on, the defaults are dev-safe and point at the bundled sandbox; with it off
+(production), the process refuses to start without SECRET_KEY or with any upstream setting unset or
+still the sandbox's, and turns on the secure-transport settings.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from backoffice.qwoty.sandbox import DEFAULT_PORT as SANDBOX_DEFAULT_PORT
-from backoffice.qwoty.sandbox import DEFAULT_TOKEN as SANDBOX_TOKEN
-from backoffice.qwoty.sandbox import KOYWE_MERCHANT_ID as SANDBOX_KOYWE_MERCHANT_ID
-from backoffice.qwoty.sandbox import KOYWE_ORGANIZATION_ID as SANDBOX_KOYWE_ORGANIZATION_ID
-from backoffice.qwoty.sandbox import KOYWE_TOKEN as SANDBOX_KOYWE_TOKEN
-from backoffice.qwoty.sandbox import PRIOTICKET_CLIENT_ID as SANDBOX_PRIOTICKET_CLIENT_ID
-from backoffice.qwoty.sandbox import PRIOTICKET_CLIENT_SECRET as SANDBOX_PRIOTICKET_CLIENT_SECRET
+from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS, SANDBOX_PORT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,9 +21,9 @@ env = environ.Env()
 # Real environment variables win over the file.
 environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 
-SANDBOX_PORT = env.int("QWOTY_SANDBOX_PORT", default=SANDBOX_DEFAULT_PORT)
+SANDBOX_PORT = env.int("QWOTY_SANDBOX_PORT", default=SANDBOX_PORT)
 
 if DEBUG:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-do-not-use-in-production")
@@ -47,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "backoffice.sync",
@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during authentication into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "backoffice.urls"
@@ -105,14 +108,48 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["backoffice.backends.RoleBackend"]
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "backoffice.backends.RoleBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# Failed logins (our login page and the admin's): after AXES_FAILURE_LIMIT failures for one username from
+# one address, that pair is locked out for AXES_COOLOFF_TIME (429 and a page saying so). Per pair, so one
+# person mistyping cannot lock out the office behind the same address, nor a stranger a colleague.
+# `manage.py axes_reset_username NAME` lifts a lockout early.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Sessions end when the browser closes, and after 10 hours at most (a working day).
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=10 * 3600)
+# HTMX sends the CSRF token from the page (hx-headers on <body>): no script needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy: our own scripts and styles only, no inline code, no eval (htmx is configured
+# without it), no framing. Django's admin works under it too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -131,10 +168,22 @@ STORAGES = {
     },
 }
 
-# Upstream: the bundled sandbox unless told otherwise, so nothing calls a real host by default.
-QWOTY_API_URL = env.str("QWOTY_API_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/api")
-# Stripped: a token read from a secret file often ends in a newline, which no HTTP header may hold.
-QWOTY_API_TOKEN = env.str("QWOTY_API_TOKEN", default=SANDBOX_TOKEN).strip()
+
+def upstream(name: str, sandbox_default: str) -> str:
+    """An upstream URL or credential. With DEBUG on it defaults to the bundled sandbox's; in production it
+    must be set, and to something other than the sandbox's public value."""
+    # Stripped: a value read from a secret file often ends in a newline, which no HTTP header may hold.
+    value = env.str(name, default=sandbox_default if DEBUG else "").strip()
+    if not DEBUG and (not value or value == SANDBOX_CREDENTIALS.get(name)):
+        state = "is not set" if not value else "is still the bundled sandbox's public value"
+        raise ImproperlyConfigured(f"{name} {state}: set it to the real upstream's when DEBUG is off.")
+    return value
+
+
+# Upstreams: the bundled sandbox unless told otherwise, so nothing calls a real host by default.
+sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
+QWOTY_API_URL = upstream("QWOTY_API_URL", f"{sandbox_url}/api")
+QWOTY_API_TOKEN = upstream("QWOTY_API_TOKEN", SANDBOX_CREDENTIALS["QWOTY_API_TOKEN"])
 QWOTY_CONNECT_TIMEOUT = env.float("QWOTY_CONNECT_TIMEOUT", default=3.05)
 QWOTY_READ_TIMEOUT = env.float("QWOTY_READ_TIMEOUT", default=10.0)
 # First retry waits about this long; each further one doubles it (with jitter).
@@ -147,17 +196,15 @@ QWOTY_PUSH_STALE_SECONDS = env.float("QWOTY_PUSH_STALE_SECONDS", default=60.0)
 # Requests per second to Qwoty, shared by all workers; 0 = unlimited.
 QWOTY_PUSH_RATE_PER_SECOND = env.float("QWOTY_PUSH_RATE_PER_SECOND", default=20.0)
 
-# Secondary targets (contacts linked to them explicitly): the bundled sandbox unless told otherwise.
-PRIOTICKET_API_URL = env.str("PRIOTICKET_API_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/prioticket/v3")
-PRIOTICKET_TOKEN_URL = env.str(
-    "PRIOTICKET_TOKEN_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/prioticket/oauth2/token"
-)
-PRIOTICKET_CLIENT_ID = env.str("PRIOTICKET_CLIENT_ID", default=SANDBOX_PRIOTICKET_CLIENT_ID)
-PRIOTICKET_CLIENT_SECRET = env.str("PRIOTICKET_CLIENT_SECRET", default=SANDBOX_PRIOTICKET_CLIENT_SECRET).strip()
-KOYWE_API_URL = env.str("KOYWE_API_URL", default=f"http://127.0.0.1:{SANDBOX_PORT}/koywe/v1")
-KOYWE_API_TOKEN = env.str("KOYWE_API_TOKEN", default=SANDBOX_KOYWE_TOKEN).strip()
-KOYWE_ORGANIZATION_ID = env.str("KOYWE_ORGANIZATION_ID", default=SANDBOX_KOYWE_ORGANIZATION_ID)
-KOYWE_MERCHANT_ID = env.str("KOYWE_MERCHANT_ID", default=SANDBOX_KOYWE_MERCHANT_ID)
+# Secondary targets (contacts linked to them explicitly).
+PRIOTICKET_API_URL = upstream("PRIOTICKET_API_URL", f"{sandbox_url}/prioticket/v3")
+PRIOTICKET_TOKEN_URL = upstream("PRIOTICKET_TOKEN_URL", f"{sandbox_url}/prioticket/oauth2/token")
+PRIOTICKET_CLIENT_ID = upstream("PRIOTICKET_CLIENT_ID", SANDBOX_CREDENTIALS["PRIOTICKET_CLIENT_ID"])
+PRIOTICKET_CLIENT_SECRET = upstream("PRIOTICKET_CLIENT_SECRET", SANDBOX_CREDENTIALS["PRIOTICKET_CLIENT_SECRET"])
+KOYWE_API_URL = upstream("KOYWE_API_URL", f"{sandbox_url}/koywe/v1")
+KOYWE_API_TOKEN = upstream("KOYWE_API_TOKEN", SANDBOX_CREDENTIALS["KOYWE_API_TOKEN"])
+KOYWE_ORGANIZATION_ID = upstream("KOYWE_ORGANIZATION_ID", SANDBOX_CREDENTIALS["KOYWE_ORGANIZATION_ID"])
+KOYWE_MERCHANT_ID = upstream("KOYWE_MERCHANT_ID", SANDBOX_CREDENTIALS["KOYWE_MERCHANT_ID"])
 # Requests per second to each secondary target, shared by all workers; 0 = unlimited.
 SECONDARY_PUSH_RATE_PER_SECOND = env.float("SECONDARY_PUSH_RATE_PER_SECOND", default=10.0)
 
@@ -183,8 +230,14 @@ LOGGING = {
     },
 }
 
+# Behind a TLS-terminating proxy, name the header it sets, e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https.
+# Trusted only when configured: without such a proxy, any client could send the header and pass as HTTPS.
+if env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = tuple(env.list("SECURE_PROXY_SSL_HEADER"))
+    if len(SECURE_PROXY_SSL_HEADER) != 2:
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER takes a header and a value: HTTP_X_FORWARDED_PROTO,https")
+
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

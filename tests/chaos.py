@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from tests.scratch import scratch_backoffice
+from tests.scratch import PRODUCTION, scratch_backoffice
 
 WORKER_SETTINGS = {
     # Many retries, short backoff, quick stale detection: a hostile upstream, not a slow test.
@@ -68,7 +68,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    sandbox = scratch_backoffice(customers=200, settings=WORKER_SETTINGS)
+    sandbox = scratch_backoffice(customers=200, settings={**WORKER_SETTINGS, **PRODUCTION})
     from django.db import close_old_connections, connection
 
     from backoffice.sync import mirror as mirrors

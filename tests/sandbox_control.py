@@ -27,10 +27,12 @@ class Sandbox:
         self.http = requests.Session()
 
     @classmethod
-    def start_process(cls, *, customers: int) -> "Sandbox":
-        """`python -m backoffice.qwoty.sandbox` on a free port, in memory."""
+    def start_process(cls, *, customers: int, credentials: dict[str, str] | None = None) -> "Sandbox":
+        """`python -m backoffice.qwoty.sandbox` on a free port, in memory; `credentials` (by setting name)
+        replace the sandbox's public ones."""
+        flags = [f"--{name.lower().replace('_', '-')}={value}" for name, value in (credentials or {}).items()]
         process = subprocess.Popen(
-            [sys.executable, "-m", "backoffice.qwoty.sandbox", "--port", "0", "--customers", str(customers)],
+            [sys.executable, "-m", "backoffice.qwoty.sandbox", "--port", "0", "--customers", str(customers), *flags],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -39,7 +41,8 @@ class Sandbox:
         if "listening on " not in line:
             process.kill()
             raise RuntimeError(f"sandbox did not start: {line!r}")
-        return cls(line.rsplit(" ", 1)[1].strip(), process=process)
+        token = (credentials or {}).get("QWOTY_API_TOKEN", DEFAULT_TOKEN)
+        return cls(line.rsplit(" ", 1)[1].strip(), token=token, process=process)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

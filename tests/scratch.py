@@ -6,15 +6,21 @@ it sets the environment Django reads.
 
 import io
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
-from backoffice.qwoty.sandbox import DEFAULT_TOKEN
+from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS
 from tests.sandbox_control import Sandbox
 
 # Benchmarks measure what production runs: with DEBUG on, Django also logs every query and the
 # templates keep debug information. Pages are served over plain HTTP by the test client.
 PRODUCTION = {"DEBUG": False, "SECRET_KEY": "bench-only-secret-key", "SECURE_SSL_REDIRECT": False}
+# Production refuses the sandbox's public credentials: a scratch run has its own, which the sandbox
+# process it starts is given too.
+SCRATCH_CREDENTIALS = {name: f"scratch-{secrets.token_hex(8)}" for name in SANDBOX_CREDENTIALS}
+# Where a scratch run without a sandbox points its upstreams: a port nothing listens on (discard).
+NO_UPSTREAM = "http://127.0.0.1:9"
 
 
 def production_static_files() -> None:
@@ -38,6 +44,8 @@ def scratch_database(settings: dict | None = None, *, empty: bool = True) -> Non
             "DJANGO_SETTINGS_MODULE": "backoffice.settings",
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "ERROR",
+            **SCRATCH_CREDENTIALS,
+            **upstream_urls(NO_UPSTREAM),
             **{key: str(value) for key, value in (settings or {}).items()},
         }
     )
@@ -54,16 +62,19 @@ def scratch_database(settings: dict | None = None, *, empty: bool = True) -> Non
 
 def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandbox:
     """Start a sandbox process with `customers` seeded customers, point Django at it and a fresh database, pull."""
-    sandbox = Sandbox.start_process(customers=customers)
-    upstreams = {
-        "QWOTY_API_URL": sandbox.url,
-        "QWOTY_API_TOKEN": DEFAULT_TOKEN,
-        "PRIOTICKET_API_URL": f"{sandbox.base_url}/prioticket/v3",
-        "PRIOTICKET_TOKEN_URL": f"{sandbox.base_url}/prioticket/oauth2/token",
-        "KOYWE_API_URL": f"{sandbox.base_url}/koywe/v1",
-    }
-    scratch_database({**upstreams, **(settings or {})})
+    sandbox = Sandbox.start_process(customers=customers, credentials=SCRATCH_CREDENTIALS)
+    scratch_database({**upstream_urls(sandbox.base_url), **(settings or {})})
     from django.core.management import call_command
 
     call_command("qwoty_pull", "--no-progress", stdout=io.StringIO())
     return sandbox
+
+
+def upstream_urls(base_url: str) -> dict:
+    """The upstream URL settings for a sandbox served at `base_url`."""
+    return {
+        "QWOTY_API_URL": f"{base_url}/api",
+        "PRIOTICKET_API_URL": f"{base_url}/prioticket/v3",
+        "PRIOTICKET_TOKEN_URL": f"{base_url}/prioticket/oauth2/token",
+        "KOYWE_API_URL": f"{base_url}/koywe/v1",
+    }

@@ -8,7 +8,8 @@ import argparse
 import signal
 import threading
 
-from . import DEFAULT_PORT, DEFAULT_TOKEN, SandboxServer
+from . import DEFAULT_PORT, SandboxServer
+from .server import SANDBOX_CREDENTIALS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -16,7 +17,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--db", metavar="PATH", help="sqlite file to keep data in (default: in memory)")
-    parser.add_argument("--token", default=DEFAULT_TOKEN, help="accepted bearer token")
+    # The credentials it accepts: its public ones by default; a production-like run (DEBUG off, which refuses
+    # those) passes its own, e.g. --qwoty-api-token qwt_bench_... --koywe-merchant-id mer_bench.
+    for setting, default in SANDBOX_CREDENTIALS.items():
+        flag = "--" + setting.lower().replace("_", "-")
+        parser.add_argument(flag, default=default, metavar="VALUE", help=f"what it takes as our {setting}")
     parser.add_argument("--customers", type=int, default=300, help="customers to seed")
     parser.add_argument("--seed", type=int, default=42, help="seed of the demo data")
     parser.add_argument("--latency-ms", type=int, help="delay before every /api answer")
@@ -32,7 +37,19 @@ def main(argv=None) -> int:
     names = ("latency_ms", "error_rate", "drop_rate", "rate_limit_rate", "retry_after")
     faults = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     try:
-        server = SandboxServer(args.host, args.port, args.db, args.token, args.customers, args.seed)
+        server = SandboxServer(
+            args.host,
+            args.port,
+            args.db,
+            args.qwoty_api_token,
+            args.customers,
+            args.seed,
+            prioticket_client_id=args.prioticket_client_id,
+            prioticket_client_secret=args.prioticket_client_secret,
+            koywe_token=args.koywe_api_token,
+            koywe_organization_id=args.koywe_organization_id,
+            koywe_merchant_id=args.koywe_merchant_id,
+        )
     except OSError as error:
         raise SystemExit(f"error: cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     try:

@@ -21,12 +21,14 @@ from stdnum.mx import rfc
 from stdnum.pe import ruc
 from stdnum.us import ein
 
+from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS
+
 from .api import Response
 from .validation import EMAIL_RE
 
-KOYWE_TOKEN = "koywe_sandbox_token"
-KOYWE_ORGANIZATION_ID = "org_sandbox"
-KOYWE_MERCHANT_ID = "mer_sandbox"
+KOYWE_TOKEN = SANDBOX_CREDENTIALS["KOYWE_API_TOKEN"]
+KOYWE_ORGANIZATION_ID = SANDBOX_CREDENTIALS["KOYWE_ORGANIZATION_ID"]
+KOYWE_MERCHANT_ID = SANDBOX_CREDENTIALS["KOYWE_MERCHANT_ID"]
 ROUTE = re.compile(
     r"^/koywe/v1/organizations/(?P<organization>[^/]+)/merchants/(?P<merchant>[^/]+)/contacts/(?P<contact>[^/]+)/?$"
 )
@@ -79,8 +81,14 @@ def now_iso() -> str:
 
 
 class Koywe:
-    def __init__(self, token: str = KOYWE_TOKEN):
+    def __init__(
+        self,
+        token: str = KOYWE_TOKEN,
+        organization_id: str = KOYWE_ORGANIZATION_ID,
+        merchant_id: str = KOYWE_MERCHANT_ID,
+    ):
         self.token = token
+        self.organization_id, self.merchant_id = organization_id, merchant_id
         self._lock = threading.Lock()
         self.reset()
 
@@ -97,7 +105,7 @@ class Koywe:
                 raise KoyweError(404, "Not Found")
             if method != "PUT":
                 raise KoyweError(405, "Method Not Allowed")
-            if (match["organization"], match["merchant"]) != (KOYWE_ORGANIZATION_ID, KOYWE_MERCHANT_ID):
+            if (match["organization"], match["merchant"]) != (self.organization_id, self.merchant_id):
                 raise KoyweError(404, "Merchant not found")
             contact = self.put_contact(unquote(match["contact"]), body)
         except KoyweError as error:
@@ -112,7 +120,7 @@ class Koywe:
             contact = {
                 "id": contact_id,
                 "countrySymbol": values.get("countrySymbol"),
-                "merchantId": KOYWE_MERCHANT_ID,
+                "merchantId": self.merchant_id,
                 "firstName": values.get("firstName"),
                 "lastName": values.get("lastName"),
                 "email": values.get("email"),

@@ -16,11 +16,13 @@ import time
 from http import HTTPStatus
 from urllib.parse import parse_qs, unquote
 
+from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS
+
 from .api import Response
 from .validation import EMAIL_RE
 
-PRIOTICKET_CLIENT_ID = "sandbox-prioticket-client"
-PRIOTICKET_CLIENT_SECRET = "sandbox-prioticket-secret"
+PRIOTICKET_CLIENT_ID = SANDBOX_CREDENTIALS["PRIOTICKET_CLIENT_ID"]
+PRIOTICKET_CLIENT_SECRET = SANDBOX_CREDENTIALS["PRIOTICKET_CLIENT_SECRET"]
 OAUTH_PREFIX = "/prioticket/oauth2"
 TOKEN_PATH = f"{OAUTH_PREFIX}/token"
 CONTACTS_PREFIX = "/prioticket/v3/contacts/"

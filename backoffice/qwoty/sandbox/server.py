@@ -18,6 +18,8 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS, SANDBOX_PORT
+
 from . import koywe, prioticket, seed
 from .api import Api, Response
 from .faults import FaultError, Faults, error_text, is_count
@@ -26,8 +28,8 @@ from .prioticket import PRIOTICKET_CLIENT_ID, PRIOTICKET_CLIENT_SECRET, Priotick
 from .requestlog import RequestLog
 from .store import Store
 
-DEFAULT_TOKEN = "qwoty_sandbox_token"
-DEFAULT_PORT = 8765
+DEFAULT_TOKEN = SANDBOX_CREDENTIALS["QWOTY_API_TOKEN"]
+DEFAULT_PORT = SANDBOX_PORT
 CONTROL_PREFIX = "/__sandbox__/"
 
 
@@ -50,6 +52,8 @@ class SandboxServer:
         prioticket_client_id: str = PRIOTICKET_CLIENT_ID,
         prioticket_client_secret: str = PRIOTICKET_CLIENT_SECRET,
         koywe_token: str = KOYWE_TOKEN,
+        koywe_organization_id: str = koywe.KOYWE_ORGANIZATION_ID,
+        koywe_merchant_id: str = koywe.KOYWE_MERCHANT_ID,
     ):
         self.customers = customers
         self.seed = seed
@@ -60,7 +64,7 @@ class SandboxServer:
         self.requests = RequestLog()
         self.api = Api(self.store)
         self.prioticket = Prioticket(prioticket_client_id, prioticket_client_secret)
-        self.koywe = Koywe(koywe_token)
+        self.koywe = Koywe(koywe_token, koywe_organization_id, koywe_merchant_id)
         self._httpd = _HTTPServer((host, port), _Handler, self)
         self._thread: threading.Thread | None = None
         self._stopped = False
