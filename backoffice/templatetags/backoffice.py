@@ -222,3 +222,10 @@ def filter_select(field):
         ((key, " selected" if str(key) == value else "", label) for key, label in field.field.choices),
     )
     return format_html('<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options)
+
+
+@register.filter
+def duration_minutes(value) -> str:
+    """A timedelta as people say it: "15 minutes", "1 minute"."""
+    minutes = max(1, round(value.total_seconds() / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -71,6 +71,18 @@
     if (focus) focus.focus();
   });
 
+  // A link marked data-dismiss="ID" empties that element (a confirmation box) instead of leaving the page; its
+  // href stays the way back without JavaScript. Here rather than in hx-on, which needs 'unsafe-eval' in the CSP.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-dismiss]");
+    if (!link) return;
+    var box = document.getElementById(link.getAttribute("data-dismiss"));
+    if (box) {
+      event.preventDefault();
+      box.replaceChildren();
+    }
+  });
+
   // ---- row selection for bulk actions --------------------------------------------------
   function refreshSelection(root) {
     document.querySelectorAll("[data-bulkbar]").forEach(function (bar) {
