@@ -1,4 +1,8 @@
-"""GET /healthz: is the database reachable, is the upstream reachable (JSON, 503 without a database)."""
+"""GET /healthz: is the database reachable, is the upstream reachable (JSON, 503 without a database).
+
+Anyone may call it (load balancers do, logged out): they get booleans only. The reasons, which name
+internal hosts and error classes, are for logged-in staff.
+"""
 
 import threading
 import time
@@ -22,6 +26,9 @@ def healthz(request):
     database = _check_database()
     upstream = _check_upstream()
     status = 200 if database["ok"] else 503
+    # Without a database no session can be read: booleans too.
+    if not (database["ok"] and request.user.is_authenticated):
+        database, upstream = {"ok": database["ok"]}, {"ok": upstream["ok"]}
     return JsonResponse({"ok": database["ok"], "database": database, "upstream": upstream}, status=status)
 
 

@@ -6,6 +6,13 @@ from django.db import DatabaseError
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A logged-in staff member: they see the reasons behind each boolean."""
+    client.force_login(django_user_model.objects.create_user("ops", password="ops-password-2026"))
+    return client
+
+
 def test_healthz_is_ok_when_database_and_upstream_answer(client):
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -15,26 +22,36 @@ def test_healthz_is_ok_when_database_and_upstream_answer(client):
     assert body["upstream"]["ok"] is True
 
 
-def test_healthz_reports_upstream_down_but_stays_200(client, sandbox_server):
+def test_healthz_reports_upstream_down_but_stays_200(staff_client, sandbox_server):
     sandbox_server.faults(outage=True)
-    response = client.get("/healthz")
+    response = staff_client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["upstream"] == {"ok": False, "error": "Service unavailable", "status": 503}
 
 
-def test_healthz_is_503_without_a_database(client, monkeypatch):
+def test_healthz_is_503_without_a_database(staff_client, monkeypatch):
     def broken_cursor(*args, **kwargs):
         raise DatabaseError("connection refused")
 
     monkeypatch.setattr("backoffice.health.connection.cursor", broken_cursor)
-    response = client.get("/healthz")
+    response = staff_client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["database"] == {"ok": False, "error": "DatabaseError"}
+    assert response.json()["database"] == {"ok": False}  # no session can be read without it: booleans only
 
 
-def test_healthz_never_reveals_the_token(client, settings):
+def test_anonymous_callers_get_booleans_only(client, django_user_model, settings):
+    settings.QWOTY_API_URL = "http://qwoty-internal.invalid:9/api"
+    anonymous = client.get("/healthz")
+    assert anonymous.json() == {"ok": True, "database": {"ok": True}, "upstream": {"ok": False}}
+    assert "qwoty-internal" not in anonymous.content.decode()
+
+    client.force_login(django_user_model.objects.create_user("ops", password="ops-password-2026"))
+    assert "qwoty-internal.invalid" in client.get("/healthz").json()["upstream"]["error"]  # staff see why
+
+
+def test_healthz_never_reveals_the_token(staff_client, settings):
     settings.QWOTY_API_TOKEN = "qwoty_revoked_secret_123"
-    response = client.get("/healthz")
+    response = staff_client.get("/healthz")
     assert response.json()["upstream"]["status"] == 401
     assert "qwoty_revoked_secret_123" not in response.content.decode()
 
@@ -45,9 +62,9 @@ def test_healthz_asks_qwoty_at_most_once_in_a_while(client, sandbox_server):
     assert len(sandbox_server.received("GET")) == 1  # anonymous callers cannot spend our rate limit
 
 
-def test_healthz_hides_a_token_put_in_the_upstream_url(client, settings):
+def test_healthz_hides_a_token_put_in_the_upstream_url(staff_client, settings):
     settings.QWOTY_API_URL = f"http://user:{settings.QWOTY_API_TOKEN}@127.0.0.1:9/api"
-    response = client.get("/healthz")
+    response = staff_client.get("/healthz")
     assert response.json()["upstream"]["ok"] is False
     assert settings.QWOTY_API_TOKEN not in response.content.decode()
     assert "Could not reach Qwoty at http://[REDACTED]@127.0.0.1:9/api" in response.json()["upstream"]["error"]
