@@ -104,6 +104,7 @@ EXPECTED.update(
     {
         "sync:queue": page(EVERYONE),
         "sync:attempt-list": page((LOGIN, 403, 403, 200, 200)),
+        "sync:attempt-export": [Rule((LOGIN, 403, 403, 200, 200))],
         "sync:retry-all": [Rule((LOGIN,) + (REDIRECT,) * 4, method="POST")],
         "sync:resume": [Rule((LOGIN, 403, 403, REDIRECT, REDIRECT), method="POST")],
         "sync:retry": [

@@ -1,5 +1,9 @@
 """The push pages: pending & failed with retry, the managers' push log, resuming a paused target."""
 
+import csv
+import io
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -270,3 +274,38 @@ def test_the_push_log_names_each_record(client, pulled, drain):
     client.force_login(manager_user())
     page = client.get(reverse("sync:attempt-list")).content.decode()
     assert f'title="{catalog.pk}">Named in the log</a>' in page
+
+
+def export_rows(response) -> list[dict]:
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="push-log-')
+    text = b"".join(response.streaming_content).decode("utf-8").removeprefix("\ufeff")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_push_log_exports_as_filtered_as_csv_with_formulas_neutralised(client, pulled, drain, monkeypatch):
+    monkeypatch.setattr("backoffice.sync.selectors.EXPORT_CHUNK", 2)  # several chunks, none lost or repeated
+    catalogs = list(Catalog.objects.order_by("pk")[:3])
+    for n, catalog in enumerate(catalogs):
+        catalog_update(catalog=catalog, user=manager_user(), data={"name": f'=HYPERLINK("http://evil/{n}")'})
+    contact_update(contact=Contact.objects.first(), user=None, data={"first_name": "Not exported"})
+    pulled.faults(script=[{"status": 422, "error": "-2+3 is not a reference"}])
+    drain()
+    client.force_login(manager_user())
+
+    rows = export_rows(client.get(reverse("sync:attempt-export"), {"resource": "catalogs", "before": "1"}))
+    expected = PushAttempt.objects.filter(resource="catalogs").order_by("-id")
+    assert [int(row["attempt"]) for row in rows] == list(expected.values_list("attempt", flat=True))
+    assert [row["record id"] for row in rows] == [str(pk) for pk in expected.values_list("record_id", flat=True)]
+    assert {row["entity"] for row in rows} == {"catalogs"}  # the filter applies; `before` (a page) does not
+    names = {row["record"] for row in rows}
+    assert names >= {'\'=HYPERLINK("http://evil/1")', '\'=HYPERLINK("http://evil/2")'}  # text, not formulas
+    assert "'-2+3 is not a reference" in {row["error"] for row in rows}
+    assert all(json.loads(row["request body"])["name"].startswith("=HYPERLINK") for row in rows)
+    assert TEST_TOKEN not in json.dumps(rows)
+
+
+def test_the_push_log_export_is_for_managers_only(client, pulled):
+    for user in (support_user(), sales_ops_user()):
+        client.force_login(user)
+        assert client.get(reverse("sync:attempt-export")).status_code == 403

@@ -28,6 +28,11 @@ class PushLogFilter(forms.Form):
     record_id = forms.UUIDField(required=False, label="Record id")
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
+    def applicable_filters(self) -> dict:
+        """The filters given and valid: a bad one shows its error and is left out, the others still apply."""
+        self.is_valid()
+        return {key: value for key, value in getattr(self, "cleaned_data", {}).items() if value}
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:

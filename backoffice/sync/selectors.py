@@ -1,5 +1,7 @@
 """Reads for the push pages: what is waiting or failed, and the log of calls made upstream."""
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -94,7 +96,20 @@ class AttemptPage:
     next_before: int | None  # id to pass as `before` for the next (older) page
 
 
-def push_attempt_list(
+def push_attempt_list(*, before: int | None = None, per_page: int = 50, **filters) -> AttemptPage:
+    """The push log, newest first, filtered; keyset pagination on id so deep pages stay as fast as the first."""
+    attempts = push_attempts_filtered(**filters).select_related("user")
+    if before:
+        attempts = attempts.filter(id__lt=before)
+    rows = list(attempts[: per_page + 1])
+    has_more = len(rows) > per_page
+    rows = rows[:per_page]
+    names = _record_names(rows)
+    log = [LogRow(row, names.get((row.resource, row.record_id), str(row.record_id))) for row in rows]
+    return AttemptPage(rows=log, next_before=rows[-1].id if has_more else None)
+
+
+def push_attempts_filtered(
     *,
     target: str = "",
     resource: str = "",
@@ -102,11 +117,9 @@ def push_attempt_list(
     since: date | None = None,
     until: date | None = None,
     record_id=None,
-    before: int | None = None,
-    per_page: int = 50,
-) -> AttemptPage:
-    """The push log, newest first, filtered; keyset pagination on id so deep pages stay as fast as the first."""
-    attempts = PushAttempt.objects.select_related("user").order_by("-id")
+):
+    """The push log's filters, newest first (the list page's and the export's)."""
+    attempts = PushAttempt.objects.order_by("-id")
     if target:
         attempts = attempts.filter(target=target)
     if resource:
@@ -119,14 +132,57 @@ def push_attempt_list(
         attempts = attempts.filter(created_at__lt=_day_start(until, next_day=True))
     if record_id:
         attempts = attempts.filter(record_id=record_id)
-    if before:
-        attempts = attempts.filter(id__lt=before)
-    rows = list(attempts[: per_page + 1])
-    has_more = len(rows) > per_page
-    rows = rows[:per_page]
-    names = _record_names(rows)
-    log = [LogRow(row, names.get((row.resource, row.record_id), str(row.record_id))) for row in rows]
-    return AttemptPage(rows=log, next_before=rows[-1].id if has_more else None)
+    return attempts
+
+
+EXPORT_COLUMNS = (
+    "time",
+    "target",
+    "entity",
+    "record id",
+    "record",
+    "method",
+    "url",
+    "status",
+    "error kind",
+    "error",
+    "duration ms",
+    "attempt",
+    "changed by",
+    "request body",
+    "response body",
+)
+EXPORT_CHUNK = 2000
+
+
+def push_attempt_export_rows(attempts) -> Iterator[tuple]:
+    """The filtered log as CSV rows, read a chunk at a time (names of a chunk's records in one query each)."""
+    attempts = attempts.select_related("user")
+    last_id = None
+    while True:
+        chunk = list((attempts.filter(id__lt=last_id) if last_id else attempts)[:EXPORT_CHUNK])
+        if not chunk:
+            return
+        names = _record_names(chunk)
+        for attempt in chunk:
+            yield (
+                attempt.created_at,
+                attempt.get_target_display(),
+                attempt.resource,
+                attempt.record_id,
+                names.get((attempt.resource, attempt.record_id), ""),
+                attempt.method,
+                attempt.url,
+                attempt.status,
+                attempt.error_kind,
+                attempt.error_message,
+                attempt.duration_ms,
+                attempt.attempt,
+                attempt.user.get_username() if attempt.user else "",
+                "" if attempt.request_body is None else json.dumps(attempt.request_body, ensure_ascii=False),
+                attempt.response_body,
+            )
+        last_id = chunk[-1].id
 
 
 def _record_names(attempts: list[PushAttempt]) -> dict[tuple[str, object], str]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("retry-all/", views.retry_all, name="retry-all"),
     path("resume/", views.resume, name="resume"),
     path("log/", views.attempt_list, name="attempt-list"),
+    path("log/export.csv", views.attempt_export, name="attempt-export"),
     path("<str:resource>/<uuid:pk>/retry/", views.retry, name="retry"),
     path("<str:resource>/<uuid:pk>/refresh/", views.refresh, name="refresh"),
     path("<str:resource>/<uuid:pk>/resolve/", views.resolve, name="resolve"),
