@@ -329,6 +329,34 @@ def test_a_target_id_that_would_change_the_url_is_refused(contact, staff, pulled
     assert not PrioticketLink.objects.exists()
 
 
+@pytest.mark.parametrize(("target", "field"), [("prioticket", "contact_uid"), ("koywe", "koywe_id")])
+@pytest.mark.parametrize("dots", [".", "..", "..."])
+def test_a_target_id_of_dots_alone_is_refused(contact, staff, pulled, target, field, dots):
+    link = {"prioticket": link_prioticket, "koywe": link_koywe}[target]
+    with pytest.raises(ValidationError) as refused:
+        link(set_phone(contact, VALID_CL_PHONE, pulled), staff, **{field: dots})
+    assert "dots alone" in refused.value.message_dict[field][0]
+    assert not connectors.get(target).model.objects.exists()
+
+
+@pytest.mark.parametrize(("target", "field"), [("prioticket", "contact_uid"), ("koywe", "koywe_id")])
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_a_link_holding_a_dot_id_fails_without_sending_anything(contact, drain, staff, pulled, target, field, dots):
+    # `..` once sent our token in a PUT to Koywe's merchant record, and to Prioticket's /v3/.
+    contact = set_phone(contact, VALID_CL_PHONE, pulled)
+    link = {"prioticket": link_prioticket, "koywe": link_koywe}[target](contact, staff)
+    connectors.get(target).model.objects.filter(pk=link.pk).update(**{field: dots})  # past the form's check
+
+    drain()
+
+    assert not pulled.received("PUT")
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.FAILED
+    what = {"prioticket": "the Prioticket contact uid", "koywe": "the Koywe contact id"}[target]
+    assert link.sync_error == f"Not sent: {what} {dots!r} would point the call at another endpoint than the contact's."
+    assert not PushAttempt.objects.filter(target=target).exists()
+
+
 def test_a_change_pulled_from_qwoty_reaches_the_linked_targets(contact, drain, staff, pulled):
     from backoffice.sync.pull import pull_record
 

@@ -74,6 +74,13 @@ class QwotyBadResponse(QwotyError):
     kind = "bad_response"
 
 
+class QwotyUnsafePath(QwotyError):
+    """An id that would not stay one segment of the URL's path (`..`, or not a UUID where Qwoty's ids are):
+    refused before any request, since the call would reach another endpoint with our credentials."""
+
+    kind = "unsafe_path"
+
+
 def error_for_status(status: int, message: str, *, body: str = "", retry_after: float | None = None) -> QwotyError:
     """The error for a non-2xx answer, by status: what every target's client raises, so the push layer
     decides retry, give up or pause the same way whichever system answered."""

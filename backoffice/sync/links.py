@@ -18,7 +18,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
+from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyUnsafePath
 from backoffice.redaction import redact, redact_url
 
 from . import connectors, statements
@@ -126,7 +126,12 @@ def push_now(target: str, link_id) -> str:
         message = f"Not sent: {connector.label} would refuse it. " + " ".join(errors.values())
         _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=link.push_attempts)
         return FAILED
-    call = connector.call(link)
+    try:
+        call = connector.call(link)
+    except QwotyUnsafePath as exc:  # an id its form would refuse, written some other way: nothing is sent
+        message = f"Not sent: {exc.message}."
+        _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=link.push_attempts)
+        return FAILED
     if sent(call) == link.last_sent:
         _finish(connector, link, SyncStatus.SYNCED, version)
         return NOTHING_TO_SEND
