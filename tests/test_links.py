@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from backoffice.qwoty.errors import QwotyUnsafePath
 from backoffice.qwoty.sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
 from backoffice.sync import connectors, links, push, targets
 from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
@@ -355,6 +356,13 @@ def test_a_link_holding_a_dot_id_fails_without_sending_anything(contact, drain, 
     what = {"prioticket": "the Prioticket contact uid", "koywe": "the Koywe contact id"}[target]
     assert link.sync_error == f"Not sent: {what} {dots!r} would point the call at another endpoint than the contact's."
     assert not PushAttempt.objects.filter(target=target).exists()
+
+
+@pytest.mark.parametrize("path", ["contacts/..", "contacts/.", "contacts/../../x", "./contacts/1"])
+def test_no_call_to_a_target_leaves_its_path_through_a_dot_segment(pulled, path):
+    with pytest.raises(QwotyUnsafePath, match=r"has a \. or \.\. segment"):
+        connectors.get("koywe").client().request("PUT", path, json={})
+    assert not pulled.received()
 
 
 def test_a_change_pulled_from_qwoty_reaches_the_linked_targets(contact, drain, staff, pulled):

@@ -8,6 +8,7 @@ or anything this module returns.
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
@@ -17,7 +18,14 @@ from django.utils import timezone
 
 from backoffice.redaction import redact, redact_url
 
-from .errors import QwotyBadResponse, QwotyConnectionError, QwotyError, QwotyTimeout, error_for_status
+from .errors import (
+    QwotyBadResponse,
+    QwotyConnectionError,
+    QwotyError,
+    QwotyTimeout,
+    QwotyUnsafePath,
+    error_for_status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -105,16 +113,16 @@ class QwotyClient:
     # -- calls -------------------------------------------------------------------------------
 
     def get(self, resource: str, object_id) -> QwotyResponse:
-        return self.request("GET", f"{resource}/{object_id}")
+        return self.request("GET", record_path(resource, object_id))
 
     def patch(self, resource: str, object_id, body: dict) -> QwotyResponse:
-        return self.request("PATCH", f"{resource}/{object_id}", json=body)
+        return self.request("PATCH", record_path(resource, object_id), json=body)
 
     def create(self, resource: str, body: dict) -> QwotyResponse:
-        return self.request("POST", resource, json=body)
+        return self.request("POST", resource_path(resource), json=body)
 
     def list_page(self, resource: str, *, page: int = 1, per_page: int = MAX_PER_PAGE) -> QwotyResponse:
-        return self.request("GET", resource, params={"page": page, "per_page": per_page})
+        return self.request("GET", resource_path(resource), params={"page": page, "per_page": per_page})
 
     def request(self, method: str, path: str, **kwargs) -> QwotyResponse:
         url = self.url(path)
@@ -125,6 +133,23 @@ class QwotyClient:
         duration_ms = round((time.monotonic() - started) * 1000)
         logger.debug("%s %s -> %s in %sms", method, url, raw.status_code, duration_ms)
         return _interpret(raw, duration_ms)
+
+
+def resource_path(resource: str) -> str:
+    if resource not in RESOURCES:
+        raise QwotyUnsafePath(f"Not a Qwoty resource: {resource[:100]!r}")
+    return resource
+
+
+def record_path(resource: str, object_id) -> str:
+    """`<resource>/<id>`, the id written as a UUID: Qwoty's ids are UUIDs, and anything else (`..`, a slash)
+    could turn the path into another endpoint's, called with our token."""
+    if not isinstance(object_id, uuid.UUID):
+        try:
+            object_id = uuid.UUID(str(object_id))
+        except ValueError:
+            raise QwotyUnsafePath(f"Not a Qwoty id: {str(object_id)[:100]!r}") from None
+    return f"{resource_path(resource)}/{object_id}"
 
 
 def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
@@ -150,6 +175,8 @@ def send(session: requests.Session, method: str, url: str, *, path: str, name: s
     Never follows a redirect: requests would resend a PATCH or PUT without its body, or as a GET, and
     take the answer for a success (`redirected()` says where it pointed instead).
     """
+    if has_dot_segment(path):  # the HTTP library would resolve it: another endpoint, called with our credentials
+        raise QwotyUnsafePath(f"Not sent: {name}'s path {redact(path)[:200]!r} has a . or .. segment")
     try:
         return session.request(method, url, allow_redirects=False, **kwargs)
     except requests.Timeout as exc:
@@ -163,6 +190,12 @@ def send(session: requests.Session, method: str, url: str, *, path: str, name: s
         raise QwotyConnectionError(
             f"{name}'s answer to {method} {path} could not be read: {connection_reason(exc)}"
         ) from without_request(exc)
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether a segment of `path` is `.` or `..` (or dots alone): the HTTP library (and servers) resolve those,
+    so `contacts/..` would be sent to the parent's URL."""
+    return "." in path and any(segment and not segment.strip(".") for segment in path.split("?", 1)[0].split("/"))
 
 
 def redirected(raw: requests.Response, *, name: str, setting: str) -> QwotyBadResponse:
