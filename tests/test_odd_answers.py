@@ -97,6 +97,24 @@ def test_a_success_without_the_object_fails_the_record_and_keeps_the_edit(pulled
     assert PushAttempt.objects.get(record_id=catalog.pk).error_kind == "bad_response"
 
 
+@pytest.mark.parametrize("depth", [200, 950])
+def test_an_object_nested_deep_inside_fails_the_record_instead_of_being_stored(pulled, odd, settings, depth):
+    # Decodable, unlike "[" * 100000, but json.dumps recurses too: storing it raised RecursionError mid-push.
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=None, data={"name": "Kept here"})
+    settings.QWOTY_API_URL = odd.url
+    id_crm = catalog.id_crm
+    data = {**catalog.last_synced, "name": "Kept here", "id_crm": "@"}
+    body = json.dumps({"success": True, "data": data}).replace('"@"', "[" * depth + "]" * depth)
+    odd.answer = (200, {}, body.encode())
+
+    assert push.push_now("catalogs", catalog.pk) == targets.FAILED
+
+    catalog.refresh_from_db()
+    assert (catalog.sync_status, catalog.id_crm) == (SyncStatus.FAILED, id_crm)
+    assert PushAttempt.objects.get(record_id=catalog.pk).error_kind == "bad_response"
+
+
 def test_a_redirected_push_fails_the_record_instead_of_syncing_old_values(pulled, odd, settings):
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=None, data={"name": "Kept here"})

@@ -68,10 +68,19 @@ class QwotyConnectionError(QwotyUnavailable):
     kind = "connection"
 
 
+class QwotyDeadlineExceeded(QwotyTimeout):
+    """The call outlasted QWOTY_CALL_DEADLINE_SECONDS, however steadily its bytes came (the read timeout is per
+    socket read): past it the sweep would take the push for a dead worker's and send it twice."""
+
+
 class QwotyBadResponse(QwotyError):
     """A 2xx answer that is not the documented envelope."""
 
     kind = "bad_response"
+
+
+class QwotyAnswerTooLarge(QwotyBadResponse):
+    """An answer longer than any the APIs give (MAX_ANSWER_BYTES): left unread, so it cannot fill our memory."""
 
 
 class QwotyUnsafePath(QwotyError):
