@@ -94,3 +94,15 @@ def test_a_trickled_answer_ends_at_the_calls_deadline(pulled, settings, target):
     attempt = PushAttempt.objects.get(target=target)
     assert attempt.error_kind == "timeout"
     assert "took longer than the 1 s a call may last" in attempt.error_message
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_long_answer_is_stored_cut_with_a_marker(pulled, target):
+    push_it, _ = ready_to_push(target, pulled)
+    pulled.faults(script=[{"hostile": "huge", "size": 512 * 1024}])
+
+    assert push_it() == targets.PUSHED
+
+    stored = PushAttempt.objects.get(target=target).response_body
+    assert len(stored) < 65 * 1024
+    assert stored.endswith(" characters, the first 65536 kept]")

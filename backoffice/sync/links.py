@@ -22,7 +22,7 @@ from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyUnsafePat
 from backoffice.redaction import redact, redact_url
 
 from . import connectors, statements
-from .models import PushAttempt, SyncStatus
+from .models import PushAttempt, SyncStatus, stored_response
 from .targets import (
     FAILED,
     NOT_DUE,
@@ -245,7 +245,7 @@ def _attempt(connector, link, client, call, started, *, status=None, answer=None
         url=redact_url(client.url(call.path) + query),
         request_body=call.body,
         status=error.status if error else status,
-        response_body=error.body if error else redact(json.dumps(answer)),
+        response_body=stored_response(error.body if error else redact(json.dumps(answer))),
         duration_ms=round((time.monotonic() - started) * 1000),
         error_kind=error.kind if error else "",
         error_message=error.message if error else "",
