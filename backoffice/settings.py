@@ -193,6 +193,15 @@ QWOTY_RETRY_MAX_SECONDS = env.float("QWOTY_RETRY_MAX_SECONDS", default=300.0)
 QWOTY_PUSH_MAX_ATTEMPTS = env.int("QWOTY_PUSH_MAX_ATTEMPTS", default=8)
 # A record pushing (or overdue) for longer than this was left by a dead worker or a lost task.
 QWOTY_PUSH_STALE_SECONDS = env.float("QWOTY_PUSH_STALE_SECONDS", default=60.0)
+# The longest a call upstream may last, its answer included (the read timeout bounds each socket read only).
+# Below the stale threshold, or the sweep would queue again a push still in flight, and it would be sent twice.
+QWOTY_CALL_DEADLINE_SECONDS = env.float("QWOTY_CALL_DEADLINE_SECONDS", default=QWOTY_PUSH_STALE_SECONDS / 2)
+if not 0 < QWOTY_CALL_DEADLINE_SECONDS < QWOTY_PUSH_STALE_SECONDS:
+    raise ImproperlyConfigured(
+        f"QWOTY_CALL_DEADLINE_SECONDS ({QWOTY_CALL_DEADLINE_SECONDS:g}) must be above 0 and below "
+        f"QWOTY_PUSH_STALE_SECONDS ({QWOTY_PUSH_STALE_SECONDS:g}): a push still in flight past the stale threshold "
+        "is queued again by the sweep and sent twice."
+    )
 # Requests per second to Qwoty, shared by all workers; 0 = unlimited.
 QWOTY_PUSH_RATE_PER_SECOND = env.float("QWOTY_PUSH_RATE_PER_SECOND", default=20.0)
 

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from backoffice.sync import connectors
 from backoffice.sync.connectors import koywe
 from backoffice.sync.models import SyncedRecord, TargetLink
 from customers.models import EXTERNAL_ID_LENGTH, Customer
@@ -64,6 +65,12 @@ class Contact(SyncedRecord):
 target_id = RegexValidator(r"^[A-Za-z0-9_.:-]+$", "Use letters, digits and - _ . : only.")
 
 
+def not_dots_only(value: str) -> None:
+    """`.` or `..` in the URL would address the target's endpoint above the contact's (its merchant, its API)."""
+    if connectors.dots_only(value):
+        raise ValidationError("An id of dots alone would address another part of the target's API.")
+
+
 class PrioticketLink(TargetLink):
     """The contact's copy in Prioticket, which every edit overwrites whole (see sync/connectors/prioticket.py)."""
 
@@ -72,7 +79,7 @@ class PrioticketLink(TargetLink):
         "Prioticket contact uid",
         max_length=64,
         unique=True,
-        validators=[target_id],
+        validators=[target_id, not_dots_only],
         help_text="Prioticket's id for this contact.",
     )
     order_reference = models.CharField(
@@ -88,7 +95,7 @@ class KoyweLink(TargetLink):
     """The contact's copy in Koywe, with what Koywe needs that Qwoty does not hold (sync/connectors/koywe.py)."""
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="koywe_link")
-    koywe_id = models.CharField("Koywe contact id", max_length=64, unique=True, validators=[target_id])
+    koywe_id = models.CharField("Koywe contact id", max_length=64, unique=True, validators=[target_id, not_dots_only])
     country_symbol = models.CharField("country", max_length=2, choices=koywe.COUNTRIES)
     business_type = models.CharField(max_length=16, choices=koywe.BUSINESS_TYPES, default="PERSON")
     document_type = models.CharField(max_length=16, choices=koywe.DOCUMENT_TYPE_CHOICES, blank=True)

@@ -13,6 +13,7 @@ from backoffice.qwoty.errors import (
     QwotyTimeout,
     QwotyUnauthorized,
     QwotyUnavailable,
+    QwotyUnsafePath,
 )
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -84,6 +85,22 @@ def test_unknown_field_is_invalid(client):
     with pytest.raises(QwotyInvalid, match="Unknown field: colour") as caught:
         client.patch("catalogs", catalog["id"], {"colour": "red"})
     assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("object_id", ["..", ".", "../customers", "x/../..", "1", ""])
+@pytest.mark.parametrize("method", ["get", "patch"])
+def test_an_id_that_is_not_a_uuid_never_reaches_the_url(client, sandbox_server, method, object_id):
+    # Qwoty's ids are UUIDs: `catalogs/..` would be sent as GET /api/, with our token, to whatever answers there.
+    call = getattr(client, method)
+    with pytest.raises(QwotyUnsafePath, match="Not a Qwoty id"):
+        call("catalogs", object_id, *([{"name": "x"}] if method == "patch" else []))
+    assert not sandbox_server.received()
+
+
+def test_an_unknown_resource_never_reaches_the_url(client, sandbox_server):
+    with pytest.raises(QwotyUnsafePath, match="Not a Qwoty resource"):
+        client.list_page("../admin")
+    assert not sandbox_server.received()
 
 
 def test_unknown_id_raises_not_found(client):

@@ -243,6 +243,20 @@ def test_linking_to_koywe_with_an_invalid_tax_id_is_refused_inline_and_saves_not
     assert queued_link_pushes() == 0
 
 
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_a_target_id_of_dots_alone_is_refused_inline_and_saves_nothing(sales, dots):
+    contact = factories.ContactFactory(phone=VALID_CL_PHONE)
+
+    response = sales.post(link_url(contact, "koywe"), koywe_data(koywe_id=dots))
+
+    assert response.status_code == 422
+    koywe_id = field_html(response.content.decode(), "koywe_id")
+    assert "has-error" in koywe_id
+    assert "An id of dots alone would address another part of the target&#x27;s API." in koywe_id
+    assert not KoyweLink.objects.exists()
+    assert queued_link_pushes() == 0
+
+
 def test_what_koywe_would_refuse_in_the_contact_itself_is_said_above_the_form(sales):
     contact = factories.ContactFactory(phone="+33 6 12 34 56 78")  # valid, but not in Chile
     response = sales.post(link_url(contact, "koywe"), koywe_data())

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from backoffice.qwoty.errors import QwotyUnsafePath
 from backoffice.qwoty.sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
 from backoffice.sync import connectors, links, push, targets
 from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
@@ -327,6 +328,41 @@ def test_a_target_id_that_would_change_the_url_is_refused(contact, staff, pulled
         link_prioticket(contact, staff, contact_uid=uid)
     assert "letters, digits" in refused.value.message_dict["contact_uid"][0]
     assert not PrioticketLink.objects.exists()
+
+
+@pytest.mark.parametrize(("target", "field"), [("prioticket", "contact_uid"), ("koywe", "koywe_id")])
+@pytest.mark.parametrize("dots", [".", "..", "..."])
+def test_a_target_id_of_dots_alone_is_refused(contact, staff, pulled, target, field, dots):
+    link = {"prioticket": link_prioticket, "koywe": link_koywe}[target]
+    with pytest.raises(ValidationError) as refused:
+        link(set_phone(contact, VALID_CL_PHONE, pulled), staff, **{field: dots})
+    assert "dots alone" in refused.value.message_dict[field][0]
+    assert not connectors.get(target).model.objects.exists()
+
+
+@pytest.mark.parametrize(("target", "field"), [("prioticket", "contact_uid"), ("koywe", "koywe_id")])
+@pytest.mark.parametrize("dots", [".", ".."])
+def test_a_link_holding_a_dot_id_fails_without_sending_anything(contact, drain, staff, pulled, target, field, dots):
+    # `..` once sent our token in a PUT to Koywe's merchant record, and to Prioticket's /v3/.
+    contact = set_phone(contact, VALID_CL_PHONE, pulled)
+    link = {"prioticket": link_prioticket, "koywe": link_koywe}[target](contact, staff)
+    connectors.get(target).model.objects.filter(pk=link.pk).update(**{field: dots})  # past the form's check
+
+    drain()
+
+    assert not pulled.received("PUT")
+    link.refresh_from_db()
+    assert link.sync_status == SyncStatus.FAILED
+    what = {"prioticket": "the Prioticket contact uid", "koywe": "the Koywe contact id"}[target]
+    assert link.sync_error == f"Not sent: {what} {dots!r} would point the call at another endpoint than the contact's."
+    assert not PushAttempt.objects.filter(target=target).exists()
+
+
+@pytest.mark.parametrize("path", ["contacts/..", "contacts/.", "contacts/../../x", "./contacts/1"])
+def test_no_call_to_a_target_leaves_its_path_through_a_dot_segment(pulled, path):
+    with pytest.raises(QwotyUnsafePath, match=r"has a \. or \.\. segment"):
+        connectors.get("koywe").client().request("PUT", path, json={})
+    assert not pulled.received()
 
 
 def test_a_change_pulled_from_qwoty_reaches_the_linked_targets(contact, drain, staff, pulled):

@@ -16,6 +16,8 @@ from backoffice.sync.models import PushAttempt, SyncStatus
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 
+ANY_ID = "00000000-0000-4000-8000-000000000001"
+
 
 class OddUpstream:
     """Answers every request with `answer` (status, headers, raw body); keeps what it received."""
@@ -61,7 +63,7 @@ def odd():
 def test_a_redirect_is_not_followed_and_says_where_it_pointed(odd):
     odd.answer = (301, {"Location": "https://qwoty.example/api/catalogs/1"}, b"")
     with pytest.raises(QwotyBadResponse, match=r"redirected the call to https://qwoty.example/api/catalogs/1"):
-        QwotyClient(base_url=odd.url).patch("catalogs", 1, {"name": "kept"})
+        QwotyClient(base_url=odd.url).patch("catalogs", ANY_ID, {"name": "kept"})
     assert [(method, body) for method, _, body in odd.received] == [("PATCH", b'{"name": "kept"}')]
 
 
@@ -69,7 +71,7 @@ def test_an_answer_cut_off_mid_body_is_a_connection_error(odd):
     body = json.dumps({"success": True, "data": {"id": "x", "name": "long " * 100}}).encode()
     odd.answer = (200, {"X-Cut-At": "20"}, body)
     with pytest.raises(QwotyConnectionError, match="could not be read"):
-        QwotyClient(base_url=odd.url).get("catalogs", 1)
+        QwotyClient(base_url=odd.url).get("catalogs", ANY_ID)
 
 
 @pytest.mark.parametrize(
@@ -92,6 +94,24 @@ def test_a_success_without_the_object_fails_the_record_and_keeps_the_edit(pulled
     catalog.refresh_from_db()
     assert (catalog.sync_status, catalog.name) == (SyncStatus.FAILED, "Kept here")
     assert "not the whole catalog" in catalog.sync_error
+    assert PushAttempt.objects.get(record_id=catalog.pk).error_kind == "bad_response"
+
+
+@pytest.mark.parametrize("depth", [200, 950])
+def test_an_object_nested_deep_inside_fails_the_record_instead_of_being_stored(pulled, odd, settings, depth):
+    # Decodable, unlike "[" * 100000, but json.dumps recurses too: storing it raised RecursionError mid-push.
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=None, data={"name": "Kept here"})
+    settings.QWOTY_API_URL = odd.url
+    id_crm = catalog.id_crm
+    data = {**catalog.last_synced, "name": "Kept here", "id_crm": "@"}
+    body = json.dumps({"success": True, "data": data}).replace('"@"', "[" * depth + "]" * depth)
+    odd.answer = (200, {}, body.encode())
+
+    assert push.push_now("catalogs", catalog.pk) == targets.FAILED
+
+    catalog.refresh_from_db()
+    assert (catalog.sync_status, catalog.id_crm) == (SyncStatus.FAILED, id_crm)
     assert PushAttempt.objects.get(record_id=catalog.pk).error_kind == "bad_response"
 
 

@@ -29,7 +29,7 @@ def wait_for(condition, timeout: float, what: str):
 
 
 def test_a_worker_killed_mid_push_loses_nothing(pulled, drain, settings):
-    settings.QWOTY_PUSH_STALE_SECONDS = 1
+    settings.QWOTY_PUSH_STALE_SECONDS = 2  # the worker's call deadline is half of it: 1 s to see the PATCH in flight
     catalog = Catalog.objects.first()
     pulled.faults(latency_ms=2000)
     catalog_update(catalog=catalog, user=None, data={"name": "Survives SIGKILL"})

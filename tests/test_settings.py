@@ -171,3 +171,33 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_call_deadline_is_half_the_stale_threshold_unless_set():
+    assert json.loads(settings_in_subprocess({"DEBUG": "true"}, "QWOTY_CALL_DEADLINE_SECONDS").stdout) == {
+        "QWOTY_CALL_DEADLINE_SECONDS": 30.0
+    }
+    env = {"DEBUG": "true", "QWOTY_PUSH_STALE_SECONDS": "10"}
+    assert json.loads(settings_in_subprocess(env, "QWOTY_CALL_DEADLINE_SECONDS").stdout) == {
+        "QWOTY_CALL_DEADLINE_SECONDS": 5.0
+    }
+    env = {"DEBUG": "true", "QWOTY_PUSH_STALE_SECONDS": "10", "QWOTY_CALL_DEADLINE_SECONDS": "9.5"}
+    assert json.loads(settings_in_subprocess(env, "QWOTY_CALL_DEADLINE_SECONDS").stdout) == {
+        "QWOTY_CALL_DEADLINE_SECONDS": 9.5
+    }
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"QWOTY_CALL_DEADLINE_SECONDS": "60"},
+        {"QWOTY_CALL_DEADLINE_SECONDS": "90", "QWOTY_PUSH_STALE_SECONDS": "60"},
+        {"QWOTY_CALL_DEADLINE_SECONDS": "0"},
+    ],
+)
+def test_a_call_deadline_not_below_the_stale_threshold_is_refused(env):
+    # A push still in flight past the stale threshold is queued again by the sweep: a second PATCH.
+    result = settings_in_subprocess({"DEBUG": "true", **env}, "QWOTY_CALL_DEADLINE_SECONDS")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: QWOTY_CALL_DEADLINE_SECONDS" in result.stderr
+    assert "must be above 0 and below QWOTY_PUSH_STALE_SECONDS" in result.stderr

@@ -6,23 +6,81 @@ The token travels only in the Authorization header: it is never part of a messag
 or anything this module returns.
 """
 
+import json
 import logging
 import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3
 from django.conf import settings
 from django.utils import timezone
 
 from backoffice.redaction import redact, redact_url
 
-from .errors import QwotyBadResponse, QwotyConnectionError, QwotyError, QwotyTimeout, error_for_status
+from .errors import (
+    QwotyAnswerTooLarge,
+    QwotyBadResponse,
+    QwotyConnectionError,
+    QwotyDeadlineExceeded,
+    QwotyError,
+    QwotyTimeout,
+    QwotyUnsafePath,
+    error_for_status,
+)
 
 logger = logging.getLogger(__name__)
 
 RESOURCES = ("customers", "contacts", "catalogs")
 MAX_PER_PAGE = 200
+# The longest answer read from any upstream: Qwoty's longest (a page of 200 customers) is a few hundred KiB.
+# A longer one is refused, unread past this, so a broken or hostile upstream cannot fill a worker's memory.
+MAX_ANSWER_BYTES = 1024 * 1024
+READ_CHUNK_BYTES = 64 * 1024  # large reads: a usual answer comes in one
+# The deepest answer taken: the APIs nest four levels at most. One nested some hundred levels still decodes, but
+# would raise RecursionError later, when stored (json.dumps recurses too) or shown, leaving the push unfinished.
+MAX_ANSWER_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An upstream's answer, its body read whole (at most MAX_ANSWER_BYTES) by `send()`."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        """The body decoded. Any body that is not JSON raises ValueError, however it fails (not UTF-8, nested
+        too deep to decode: `"[" * 100000`, or deeper than MAX_ANSWER_DEPTH), so a caller's `except ValueError`
+        holds."""
+        try:
+            body = json.loads(self.content)
+        except RecursionError:
+            raise ValueError("JSON nested too deep to decode") from None
+        # Counting brackets costs next to nothing; only an answer with many is walked (a page of a list, say).
+        if self.content.count(b"[") + self.content.count(b"{") > MAX_ANSWER_DEPTH and _deeper_than(body):
+            raise ValueError(f"JSON nested deeper than {MAX_ANSWER_DEPTH} levels")
+        return body
+
+
+def _deeper_than(value, limit: int = MAX_ANSWER_DEPTH) -> bool:
+    """Whether `value` nests lists and objects more than `limit` deep (walked without recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    return False
 
 
 @dataclass(frozen=True)
@@ -105,16 +163,16 @@ class QwotyClient:
     # -- calls -------------------------------------------------------------------------------
 
     def get(self, resource: str, object_id) -> QwotyResponse:
-        return self.request("GET", f"{resource}/{object_id}")
+        return self.request("GET", record_path(resource, object_id))
 
     def patch(self, resource: str, object_id, body: dict) -> QwotyResponse:
-        return self.request("PATCH", f"{resource}/{object_id}", json=body)
+        return self.request("PATCH", record_path(resource, object_id), json=body)
 
     def create(self, resource: str, body: dict) -> QwotyResponse:
-        return self.request("POST", resource, json=body)
+        return self.request("POST", resource_path(resource), json=body)
 
     def list_page(self, resource: str, *, page: int = 1, per_page: int = MAX_PER_PAGE) -> QwotyResponse:
-        return self.request("GET", resource, params={"page": page, "per_page": per_page})
+        return self.request("GET", resource_path(resource), params={"page": page, "per_page": per_page})
 
     def request(self, method: str, path: str, **kwargs) -> QwotyResponse:
         url = self.url(path)
@@ -127,7 +185,24 @@ class QwotyClient:
         return _interpret(raw, duration_ms)
 
 
-def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
+def resource_path(resource: str) -> str:
+    if resource not in RESOURCES:
+        raise QwotyUnsafePath(f"Not a Qwoty resource: {resource[:100]!r}")
+    return resource
+
+
+def record_path(resource: str, object_id) -> str:
+    """`<resource>/<id>`, the id written as a UUID: Qwoty's ids are UUIDs, and anything else (`..`, a slash)
+    could turn the path into another endpoint's, called with our token."""
+    if not isinstance(object_id, uuid.UUID):
+        try:
+            object_id = uuid.UUID(str(object_id))
+        except ValueError:
+            raise QwotyUnsafePath(f"Not a Qwoty id: {str(object_id)[:100]!r}") from None
+    return f"{resource_path(resource)}/{object_id}"
+
+
+def _interpret(raw: Answer, duration_ms: int) -> QwotyResponse:
     try:
         body = raw.json()
     except ValueError:
@@ -144,28 +219,109 @@ def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
     raise error_for_status(status, error, body=text, retry_after=parse_retry_after(raw.headers.get("Retry-After")))
 
 
-def send(session: requests.Session, method: str, url: str, *, path: str, name: str, base_url: str, **kwargs):
-    """One call to `url` (`path` under `base_url`) of the upstream `name`, its failures as our typed errors.
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    path: str,
+    name: str,
+    base_url: str,
+    timeout: tuple[float, float],
+    deadline: float | None = None,
+    **kwargs,
+) -> Answer:
+    """One call to `url` (`path` under `base_url`) of the upstream `name`: its answer, or our typed error.
 
     Never follows a redirect: requests would resend a PATCH or PUT without its body, or as a GET, and
-    take the answer for a success (`redirected()` says where it pointed instead).
+    take the answer for a success (`redirected()` says where it pointed instead). The answer is streamed:
+    one longer than MAX_ANSWER_BYTES is refused unread (QwotyAnswerTooLarge), and the call ends by
+    `deadline` (a `time.monotonic()`; default QWOTY_CALL_DEADLINE_SECONDS from now) however steadily its
+    bytes come, since `timeout`'s read timeout bounds each socket read, not the whole answer.
     """
+    if has_dot_segment(path):  # the HTTP library would resolve it: another endpoint, called with our credentials
+        raise QwotyUnsafePath(f"Not sent: {name}'s path {redact(path)[:200]!r} has a . or .. segment")
+    if deadline is None:
+        deadline = time.monotonic() + settings.QWOTY_CALL_DEADLINE_SECONDS
+    left = _time_left(deadline, name, method, path)
+    timeout = (min(timeout[0], left), min(timeout[1], left))
     try:
-        return session.request(method, url, allow_redirects=False, **kwargs)
+        response = session.request(method, url, allow_redirects=False, stream=True, timeout=timeout, **kwargs)
     except requests.Timeout as exc:
-        raise QwotyTimeout(f"{name} did not answer {method} {path} in time") from without_request(exc)
+        raise _timed_out(name, method, path, deadline) from without_request(exc)
     except requests.ConnectionError as exc:
         where = redact_url(base_url)
         raise QwotyConnectionError(f"Could not reach {name} at {where}: {connection_reason(exc)}") from (
             without_request(exc)
         )
-    except requests.RequestException as exc:  # an answer cut off mid-body, a header requests refuses…
-        raise QwotyConnectionError(
-            f"{name}'s answer to {method} {path} could not be read: {connection_reason(exc)}"
-        ) from without_request(exc)
+    except requests.RequestException as exc:  # a header requests refuses…
+        raise unreadable(name, method, path, exc) from without_request(exc)
+    body = _read_body(response, deadline, timeout[1], name=name, method=method, path=path)
+    return Answer(response.status_code, response.headers, body)
 
 
-def redirected(raw: requests.Response, *, name: str, setting: str) -> QwotyBadResponse:
+def _read_body(response: requests.Response, deadline: float, read_timeout: float, **call) -> bytes:
+    """The whole body, one socket read at a time so that the deadline is checked between reads. Read whole,
+    the connection goes back to the pool; on any other way out it is closed (the rest of the answer unread)."""
+    try:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            raise _too_large(b"", **call)
+        chunks, size = [], 0
+        while chunk := _read_once(response.raw, deadline, read_timeout, **call):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise _too_large(b"".join(chunks), **call)
+    except BaseException:
+        response.close()
+        raise
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _read_once(raw: urllib3.HTTPResponse, deadline: float, read_timeout: float, **call) -> bytes:
+    """At most READ_CHUNK_BYTES of the (decoded) body, from one socket read that ends by the deadline."""
+    left = _time_left(deadline, **call)
+    if left < read_timeout and getattr(raw.connection, "sock", None) is not None:
+        raw.connection.sock.settimeout(left)  # reset by urllib3 for the connection's next request
+    try:
+        return raw.read1(READ_CHUNK_BYTES, decode_content=True)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise _timed_out(deadline=deadline, **call) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:  # an answer cut off mid-body, a broken gzip…
+        raise unreadable(exc=exc, **call) from exc
+
+
+def _time_left(deadline: float, name: str, method: str, path: str) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _timed_out(name, method, path, deadline)
+    return left
+
+
+def _timed_out(name: str, method: str, path: str, deadline: float) -> QwotyTimeout:
+    if time.monotonic() < deadline:
+        return QwotyTimeout(f"{name} did not answer {method} {path} in time")
+    seconds = f"{settings.QWOTY_CALL_DEADLINE_SECONDS:g}"
+    return QwotyDeadlineExceeded(f"{name}'s answer to {method} {path} took longer than the {seconds} s a call may last")
+
+
+def _too_large(start: bytes, *, name: str, method: str, path: str) -> QwotyAnswerTooLarge:
+    message = f"{name}'s answer to {method} {path} is longer than {MAX_ANSWER_BYTES // 1024} KiB: not read"
+    return QwotyAnswerTooLarge(message, body=redact(start.decode("utf-8", "replace"))[:4000])
+
+
+def unreadable(name: str, method: str, path: str, exc: Exception) -> QwotyConnectionError:
+    return QwotyConnectionError(f"{name}'s answer to {method} {path} could not be read: {connection_reason(exc)}")
+
+
+def has_dot_segment(path: str) -> bool:
+    """Whether a segment of `path` is `.` or `..` (or dots alone): the HTTP library (and servers) resolve those,
+    so `contacts/..` would be sent to the parent's URL."""
+    return "." in path and any(segment and not segment.strip(".") for segment in path.split("?", 1)[0].split("/"))
+
+
+def redirected(raw: Answer, *, name: str, setting: str) -> QwotyBadResponse:
     location = redact_url(raw.headers.get("Location", "elsewhere"))
     message = f"{name} redirected the call to {location} (HTTP {raw.status_code}): check {setting}"
     return QwotyBadResponse(message, status=raw.status_code, body=redact(raw.text)[:4000])

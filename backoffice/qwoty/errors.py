@@ -68,10 +68,26 @@ class QwotyConnectionError(QwotyUnavailable):
     kind = "connection"
 
 
+class QwotyDeadlineExceeded(QwotyTimeout):
+    """The call outlasted QWOTY_CALL_DEADLINE_SECONDS, however steadily its bytes came (the read timeout is per
+    socket read): past it the sweep would take the push for a dead worker's and send it twice."""
+
+
 class QwotyBadResponse(QwotyError):
     """A 2xx answer that is not the documented envelope."""
 
     kind = "bad_response"
+
+
+class QwotyAnswerTooLarge(QwotyBadResponse):
+    """An answer longer than any the APIs give (MAX_ANSWER_BYTES): left unread, so it cannot fill our memory."""
+
+
+class QwotyUnsafePath(QwotyError):
+    """An id that would not stay one segment of the URL's path (`..`, or not a UUID where Qwoty's ids are):
+    refused before any request, since the call would reach another endpoint with our credentials."""
+
+    kind = "unsafe_path"
 
 
 def error_for_status(status: int, message: str, *, body: str = "", retry_after: float | None = None) -> QwotyError:

@@ -18,11 +18,11 @@ from django.db import DataError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
+from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyUnsafePath
 from backoffice.redaction import redact, redact_url
 
 from . import connectors, statements
-from .models import PushAttempt, SyncStatus
+from .models import PushAttempt, SyncStatus, stored_response
 from .targets import (
     FAILED,
     NOT_DUE,
@@ -126,7 +126,12 @@ def push_now(target: str, link_id) -> str:
         message = f"Not sent: {connector.label} would refuse it. " + " ".join(errors.values())
         _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=link.push_attempts)
         return FAILED
-    call = connector.call(link)
+    try:
+        call = connector.call(link)
+    except QwotyUnsafePath as exc:  # an id its form would refuse, written some other way: nothing is sent
+        message = f"Not sent: {exc.message}."
+        _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=link.push_attempts)
+        return FAILED
     if sent(call) == link.last_sent:
         _finish(connector, link, SyncStatus.SYNCED, version)
         return NOTHING_TO_SEND
@@ -240,7 +245,7 @@ def _attempt(connector, link, client, call, started, *, status=None, answer=None
         url=redact_url(client.url(call.path) + query),
         request_body=call.body,
         status=error.status if error else status,
-        response_body=error.body if error else redact(json.dumps(answer)),
+        response_body=stored_response(error.body if error else redact(json.dumps(answer))),
         duration_ms=round((time.monotonic() - started) * 1000),
         error_kind=error.kind if error else "",
         error_message=error.message if error else "",

@@ -88,6 +88,18 @@ class TargetLink(models.Model):
         abstract = True
 
 
+# The most of an answer a PushAttempt keeps: any answer the APIs give fits, and a hostile one (up to the 1 MiB
+# the client reads) cannot bloat the table, nor the push log's pages.
+RESPONSE_BODY_LIMIT = 64 * 1024
+
+
+def stored_response(text: str) -> str:
+    """`text` as a PushAttempt keeps it: whole, or its first RESPONSE_BODY_LIMIT characters and a marker."""
+    if len(text) <= RESPONSE_BODY_LIMIT:
+        return text
+    return f"{text[:RESPONSE_BODY_LIMIT]}\n[cut: {len(text)} characters, the first {RESPONSE_BODY_LIMIT} kept]"
+
+
 class PushAttempt(models.Model):
     """One call made upstream for a record, stored whatever its outcome. Never holds a token."""
 

@@ -31,7 +31,7 @@ from backoffice.redaction import redact, redact_url
 from . import links, statements
 from . import mirror as mirrors
 from .context import applying_upstream
-from .models import PushAttempt, SyncStatus, TargetState
+from .models import PushAttempt, SyncStatus, TargetState, stored_response
 from .targets import (
     NOTHING_TO_SEND,
     PAUSED,
@@ -304,7 +304,7 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
         url=redact_url(client.url(f"{mirror.resource}/{record.pk}")),
         request_body=body,
         status=error.status if error else status,
-        response_body=error.body if error else redact(json.dumps(response_body)),
+        response_body=stored_response(error.body if error else redact(json.dumps(response_body))),
         duration_ms=round((time.monotonic() - started) * 1000),
         error_kind=error.kind if error else "",
         error_message=error.message if error else "",

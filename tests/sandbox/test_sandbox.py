@@ -425,6 +425,11 @@ def test_faults_snapshot_and_clear(sandbox):
         ({"latency_ms": -1}, "latency_ms must be a non-negative integer"),
         ({"outage": "yes"}, "outage must be a boolean"),
         ({"script": [{"status": 200}]}, "script[0].status must be an HTTP error status (400-599)"),
+        ({"script": [{"hostile": "slow"}]}, "script[0].hostile must be one of deep_json, huge, trickle"),
+        ({"script": [{"hostile": "huge", "size": -1}]}, "script[0].size must be a non-negative integer"),
+        ({"script": [{"hostile": "huge", "chunked": 1}]}, "script[0].chunked must be a boolean"),
+        ({"script": [{"hostile": "trickle", "status": 700}]}, "script[0].status must be an HTTP status (200-599)"),
+        ({"script": [{"hostile": "trickle", "drop": True}]}, "script[0] has an unknown key: drop"),
         ({"nonsense": 1}, "Unknown fault: nonsense"),
     ],
 )
@@ -432,6 +437,47 @@ def test_bad_fault_settings_are_400_and_change_nothing(sandbox, fault_settings, 
     response = control(sandbox, "POST", "faults", json={"latency_ms": 9, **fault_settings})
     assert (response.status_code, response.json()) == (400, {"ok": False, "error": message})
     assert control(sandbox, "GET", "faults").json()["latency_ms"] == 0
+
+
+def test_a_hostile_answer_comes_after_the_request_is_applied(sandbox):
+    catalog = first(sandbox, "catalogs")
+    faults = set_faults(sandbox, script=[{"hostile": "deep_json", "size": 1000}])
+    assert faults["script"] == [{"hostile": "deep_json", "size": 1000}]
+    response = api(sandbox, "PATCH", f"/catalogs/{catalog['id']}", json={"reference": "CAT-DEEP"})
+    assert (response.status_code, response.content) == (200, b"[" * 1000)
+    assert api(sandbox, "GET", f"/catalogs/{catalog['id']}").json()["data"]["reference"] == "CAT-DEEP"
+    assert api(sandbox, "GET", f"/catalogs/{catalog['id']}").json()["success"] is True  # one answer only
+
+
+def test_a_hostile_answer_may_replace_the_status(sandbox):
+    set_faults(sandbox, script=[{"hostile": "deep_json", "status": 503, "size": 10}])
+    response = api(sandbox, "GET", "/catalogs")
+    assert (response.status_code, response.content) == (503, b"[" * 10)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_huge_answer_is_the_real_one_padded_to_its_size(sandbox, chunked):
+    set_faults(sandbox, script=[{"hostile": "huge", "size": 3 * 1024 * 1024 + 5, "chunked": chunked}])
+    response = api(sandbox, "GET", "/catalogs?per_page=1")
+    assert len(response.content) == 3 * 1024 * 1024 + 5
+    assert ("Content-Length" in response.headers) is not chunked
+    body = response.json()
+    assert (body["success"], len(body["data"])) == (True, 1)
+    assert set(body["padding"]) == {"x"}
+
+
+def test_a_trickled_answer_comes_a_byte_at_a_time(sandbox):
+    path = f"/contacts/{first(sandbox, 'contacts')['id']}"
+    expected = api(sandbox, "GET", path).content
+    set_faults(sandbox, script=[{"hostile": "trickle", "byte_ms": 1}])
+    started = time.monotonic()
+    with requests.get(f"{sandbox.url}{path}", headers=AUTH, timeout=5, stream=True) as response:
+        reads = []
+        while read := response.raw.read1(1024):
+            reads.append(read)
+    assert b"".join(reads) == expected
+    assert len(reads) > len(expected) / 4  # about one socket read per byte
+    assert time.monotonic() - started >= len(expected) * 0.001
 
 
 # Control endpoints

@@ -6,7 +6,8 @@ failure, in this order: the next scripted answer, an outage, then one random
 draw split into drop, 503 and 429 slices (rates summing above 1 cut the later
 slices). Latency applies to every answer, failures included. The random
 draws use their own `random.Random`, seeded with `fault_seed` for repeatable
-tests.
+tests. A scripted answer may also be hostile (`hostile.py`): the real answer,
+nested too deep, padded past any sane length, or trickled a byte at a time.
 """
 
 import random
@@ -15,6 +16,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, replace
 from http import HTTPStatus
+
+from .hostile import DEFAULT_BYTE_MS, DEFAULT_SIZE, MODES, Hostile
 
 RATES = ("error_rate", "drop_rate", "rate_limit_rate")
 DEFAULT_RETRY_AFTER = 1
@@ -27,12 +30,14 @@ ERRORS = {
 
 @dataclass(frozen=True)
 class Failure:
-    """One failed answer: `drop` closes the connection, else `status` with `error`."""
+    """One failed answer: `drop` closes the connection, `hostile` mangles the real answer, else `status` with
+    `error`."""
 
     drop: bool = False
     status: int = 0
     error: str = ""
     retry_after: int | None = None
+    hostile: Hostile | None = None
 
 
 def error_text(status: int) -> str:
@@ -151,10 +156,13 @@ def check_setting(name: str, value):
 
 
 def scripted_failure(index: int, entry) -> Failure:
-    """`{"drop": true}` or `{"status": 503, "error": "...", "retry_after": 2}` (error and retry_after optional)."""
+    """`{"drop": true}`, `{"status": 503, "error": "...", "retry_after": 2}` (error and retry_after optional),
+    or `{"hostile": "huge", ...}` (see `hostile_failure`)."""
     where = f"script[{index}]"
     if not isinstance(entry, dict):
         raise FaultError(f"{where} must be an object")
+    if "hostile" in entry:
+        return hostile_failure(where, entry)
     unknown = set(entry) - {"drop", "status", "error", "retry_after"}
     if unknown:
         raise FaultError(f"{where} has an unknown key: {sorted(unknown)[0]}")
@@ -174,7 +182,31 @@ def scripted_failure(index: int, entry) -> Failure:
     return Failure(status=status, error=error, retry_after=retry_after)
 
 
+def hostile_failure(where: str, entry: dict) -> Failure:
+    """`{"hostile": "deep_json" | "huge" | "trickle"}`, with optional `status` (200-599; default the real
+    answer's), `size` (deep_json, huge), `chunked` (huge) and `byte_ms` (trickle)."""
+    unknown = set(entry) - {"hostile", "status", "size", "chunked", "byte_ms"}
+    if unknown:
+        raise FaultError(f"{where} has an unknown key: {sorted(unknown)[0]}")
+    mode = entry["hostile"]
+    if mode not in MODES:
+        raise FaultError(f"{where}.hostile must be one of {', '.join(MODES)}")
+    status = entry.get("status")
+    if status is not None and not (is_count(status) and 200 <= status <= 599):
+        raise FaultError(f"{where}.status must be an HTTP status (200-599)")
+    size, byte_ms = entry.get("size", DEFAULT_SIZE.get(mode, 0)), entry.get("byte_ms", DEFAULT_BYTE_MS)
+    for name, value in (("size", size), ("byte_ms", byte_ms)):
+        if not is_count(value):
+            raise FaultError(f"{where}.{name} must be a non-negative integer")
+    chunked = entry.get("chunked", False)
+    if not isinstance(chunked, bool):
+        raise FaultError(f"{where}.chunked must be a boolean")
+    return Failure(hostile=Hostile(mode, status, size, chunked, byte_ms))
+
+
 def script_entry(failure: Failure) -> dict:
+    if failure.hostile is not None:
+        return failure.hostile.entry()
     if failure.drop:
         return {"drop": True}
     entry = {"status": failure.status, "error": failure.error}

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS, SANDBOX_PORT
 
-from . import koywe, prioticket, seed
+from . import hostile, koywe, prioticket, seed
 from .api import Api, Response
 from .faults import FaultError, Faults, error_text, is_count
 from .koywe import KOYWE_TOKEN, Koywe
@@ -210,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
         if failure is not None and failure.drop:
             self.drop_connection()
             return
-        if failure is not None:
+        if failure is not None and failure.hostile is None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             response = Response(failure.status, error_body(path, failure.status, failure.error), headers)
         else:
@@ -220,7 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
                 response = Response(500, error_body(path, 500, "Internal server error"))
         sandbox.requests.answered(entry, response.status)
-        self.send_json(response.status, response.payload, response.headers)
+        if failure is not None and failure.hostile is not None:  # the request is handled, its answer mangled
+            hostile.send(self, failure.hostile, response.status, response.payload, response.headers)
+        else:
+            self.send_json(response.status, response.payload, response.headers)
 
     def handle_control(self, sandbox: SandboxServer, action: str, query: dict, body: bytes) -> None:
         action = action.rstrip("/")

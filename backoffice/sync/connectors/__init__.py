@@ -8,9 +8,12 @@ limit, retries, pause on a refused token and the stored attempts, as for Qwoty.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from django.apps import apps
 from django.db import models
+
+from backoffice.qwoty.errors import QwotyUnsafePath
 
 from .http import TargetClient
 
@@ -50,6 +53,20 @@ class Connector(ABC):
     @abstractmethod
     def client(self) -> TargetClient:
         """This target's HTTP client, with its auth."""
+
+
+def dots_only(value: str) -> bool:
+    """`.`, `..` (any id of dots alone): in a URL's path the HTTP library resolves it as "here" or "the parent",
+    so a contact id `..` would send our PUT, and our credentials, to the endpoint above the contact's."""
+    return bool(value) and not value.strip(".")
+
+
+def path_segment(value: str, what: str) -> str:
+    """`value` as one segment of a target's URL path, or QwotyUnsafePath: checked again here, before any call,
+    for a link row that holds an id its form would have refused."""
+    if not value or dots_only(value):
+        raise QwotyUnsafePath(f"{what} {value!r} would point the call at another endpoint than the contact's")
+    return quote(value, safe="")
 
 
 _registry: dict[str, Connector] = {}

@@ -8,25 +8,12 @@ client secrets travel only in headers and the token request: never in a message 
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 
-from backoffice.qwoty.client import (
-    connection_reason,
-    new_session,
-    parse_retry_after,
-    redirected,
-    send,
-    without_request,
-)
-from backoffice.qwoty.errors import (
-    QwotyBadResponse,
-    QwotyConnectionError,
-    QwotyTimeout,
-    QwotyUnauthorized,
-    error_for_status,
-)
+from backoffice.qwoty.client import Answer, new_session, parse_retry_after, redirected, send
+from backoffice.qwoty.errors import QwotyBadResponse, QwotyUnauthorized, error_for_status
 from backoffice.redaction import redact, remember_secret
 
 # Where each target puts its error text: Prioticket `error_message`, Koywe (and OAuth2) `message`/`error`.
@@ -46,7 +33,7 @@ class StaticToken:
     def __init__(self, token: str):
         self._token = token
 
-    def token(self) -> str:
+    def token(self, deadline: float | None = None) -> str:
         return self._token
 
     def forget(self) -> None:
@@ -70,12 +57,14 @@ class ClientCredentials:
         self._credentials = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
         self._session = new_session(token_url, None)
 
-    def token(self) -> str:
+    def token(self, deadline: float | None = None) -> str:
+        """The token, fetched if need be by `deadline` (a `time.monotonic()`: the push's, so that the token
+        request and the call it serves end together within QWOTY_CALL_DEADLINE_SECONDS)."""
         with self._lock:
             token, expires_at = self._tokens.get(self._key, ("", 0.0))
             if time.monotonic() < expires_at:
                 return token
-            token, lifetime = self._fetch()
+            token, lifetime = self._fetch(deadline)
             self._tokens[self._key] = (token, time.monotonic() + max(lifetime - self.EARLY_SECONDS, 0))
             return token
 
@@ -89,15 +78,18 @@ class ClientCredentials:
         with cls._lock:
             cls._tokens.clear()
 
-    def _fetch(self) -> tuple[str, float]:
-        timeout = (settings.QWOTY_CONNECT_TIMEOUT, settings.QWOTY_READ_TIMEOUT)
-        try:
-            raw = self._session.post(self.token_url, data=self._credentials, timeout=timeout, allow_redirects=False)
-        except requests.Timeout as exc:
-            raise QwotyTimeout(f"{self.name} did not answer the token request in time") from without_request(exc)
-        except requests.RequestException as exc:
-            reason = connection_reason(exc)
-            raise QwotyConnectionError(f"Could not reach {self.name} for a token: {reason}") from without_request(exc)
+    def _fetch(self, deadline: float | None) -> tuple[str, float]:
+        raw = send(
+            self._session,
+            "POST",
+            self.token_url,
+            path=urlsplit(self.token_url).path,
+            name=self.name,
+            base_url=self.token_url,
+            data=self._credentials,
+            timeout=(settings.QWOTY_CONNECT_TIMEOUT, settings.QWOTY_READ_TIMEOUT),
+            deadline=deadline,
+        )
         body = _json(raw)
         if raw.status_code == 200 and isinstance(body.get("access_token"), str) and body["access_token"]:
             remember_secret(body["access_token"])  # redacted wherever the target might echo it
@@ -134,16 +126,19 @@ class TargetClient:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, *, params: dict | None = None, json=None) -> TargetResponse:
-        token = self.auth.token()  # a refused token request raises here, and is not tried again
+        # One deadline for all the calls a push makes (a token, the PUT, a fresh token and the PUT again): it is
+        # the push, not each call, that must end before the sweep takes it for a dead worker's.
+        deadline = time.monotonic() + settings.QWOTY_CALL_DEADLINE_SECONDS
+        token = self.auth.token(deadline)  # a refused token request raises here, and is not tried again
         try:
-            return self._send(method, path, params, json, token)
+            return self._send(method, path, params, json, token, deadline)
         except QwotyUnauthorized:
             if not isinstance(self.auth, ClientCredentials):
                 raise
             self.auth.forget()  # a token revoked before its expiry: one more try, with a fresh one
-            return self._send(method, path, params, json, self.auth.token())
+            return self._send(method, path, params, json, self.auth.token(deadline), deadline)
 
-    def _send(self, method: str, path: str, params, json, token: str) -> TargetResponse:
+    def _send(self, method: str, path: str, params, json, token: str, deadline: float) -> TargetResponse:
         headers = {"Authorization": f"Bearer {token}"}
         started = time.monotonic()
         raw = send(
@@ -157,6 +152,7 @@ class TargetClient:
             json=json,
             headers=headers,
             timeout=self.timeout,
+            deadline=deadline,
         )
         duration_ms = round((time.monotonic() - started) * 1000)
         body = _json(raw)
@@ -186,10 +182,10 @@ def _seconds(value) -> float:
         return 0.0
 
 
-def _json(raw: requests.Response) -> dict:
+def _json(raw: Answer) -> dict:
     try:
         body = raw.json()
-    except ValueError:
+    except ValueError:  # whatever the body: Answer.json() raises nothing else
         return {}
     return body if isinstance(body, dict) else {}
 

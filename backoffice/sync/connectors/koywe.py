@@ -5,8 +5,6 @@ same checks first, so staff see them in the form instead of a failed push. The p
 document types each business type accepts are assumed from Koywe's reference: they live here only.
 """
 
-from urllib.parse import quote
-
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +12,7 @@ from django.core.validators import validate_email
 
 from customers.tax_validation import validate_tax_id
 
-from . import Call, Connector
+from . import Call, Connector, path_segment
 from .http import StaticToken, TargetClient
 
 COUNTRIES = [
@@ -69,10 +67,10 @@ class KoyweConnector(Connector):
             "taxIdType": link.tax_id_type or None,
             "taxIdNumber": link.tax_id_number or None,
         }
-        path = (
-            f"organizations/{settings.KOYWE_ORGANIZATION_ID}/merchants/{settings.KOYWE_MERCHANT_ID}"
-            f"/contacts/{quote(link.koywe_id, safe='')}"
-        )
+        organization = path_segment(settings.KOYWE_ORGANIZATION_ID, "the setting KOYWE_ORGANIZATION_ID")
+        merchant = path_segment(settings.KOYWE_MERCHANT_ID, "the setting KOYWE_MERCHANT_ID")
+        contact_id = path_segment(link.koywe_id, "the Koywe contact id")
+        path = f"organizations/{organization}/merchants/{merchant}/contacts/{contact_id}"
         return Call("PUT", path, body)
 
     def errors(self, link, contact=None) -> dict[str, str]:

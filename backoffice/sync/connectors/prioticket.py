@@ -5,13 +5,11 @@ so that what staff entered there (passport, address…) survives our edits. OAut
 credentials; the token is fetched once and kept until shortly before it expires.
 """
 
-from urllib.parse import quote
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from . import Call, Connector
+from . import Call, Connector, path_segment
 from .http import ClientCredentials, TargetClient
 
 CONTACT_FIELDS = (
@@ -41,7 +39,7 @@ class PrioticketConnector(Connector):
         }
         body = {"data": {"contact": {**dict.fromkeys(CONTACT_FIELDS), **kept, **ours}}}
         params = {"order_reference": link.order_reference} if link.order_reference else {}
-        return Call("PUT", f"contacts/{quote(link.contact_uid, safe='')}", body, params)
+        return Call("PUT", f"contacts/{path_segment(link.contact_uid, 'the Prioticket contact uid')}", body, params)
 
     def errors(self, link, contact=None) -> dict[str, str]:
         contact = contact or link.contact
