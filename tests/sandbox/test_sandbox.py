@@ -415,6 +415,8 @@ def test_faults_snapshot_and_clear(sandbox):
         "outage_seconds": 0.0,
         "script": [],
         "token_changed": False,
+        "escape": "none",
+        "echo_credentials": False,
     }
 
 
@@ -426,12 +428,41 @@ def test_faults_snapshot_and_clear(sandbox):
         ({"outage": "yes"}, "outage must be a boolean"),
         ({"script": [{"status": 200}]}, "script[0].status must be an HTTP error status (400-599)"),
         ({"nonsense": 1}, "Unknown fault: nonsense"),
+        ({"escape": "some"}, "escape must be one of none, html, all"),
+        ({"echo_credentials": 1}, "echo_credentials must be a boolean"),
     ],
 )
 def test_bad_fault_settings_are_400_and_change_nothing(sandbox, fault_settings, message):
     response = control(sandbox, "POST", "faults", json={"latency_ms": 9, **fault_settings})
     assert (response.status_code, response.json()) == (400, {"ok": False, "error": message})
     assert control(sandbox, "GET", "faults").json()["latency_ms"] == 0
+
+
+# Hostile answers
+
+
+def test_html_escapes_hide_characters_from_the_raw_text_not_from_json(sandbox):
+    set_faults(sandbox, escape="html", script=[{"status": 422, "error": "a<b>&c"}])
+    response = api(sandbox, "GET", "/catalogs")
+    assert r"a\u003cb\u003e\u0026c" in response.text
+    assert response.json()["error"] == "a<b>&c"
+
+
+def test_all_escapes_spell_every_character_of_every_string(sandbox):
+    set_faults(sandbox, escape="all")
+    response = api(sandbox, "GET", "/catalogs?per_page=1")
+    catalog = response.json()["data"][0]
+    assert catalog["name"]
+    assert catalog["name"] not in response.text
+    assert r'"\u0073\u0075\u0063\u0063\u0065\u0073\u0073":true' in response.text  # "success": true
+
+
+def test_echo_credentials_adds_the_requests_bearer_token_to_each_answer(sandbox):
+    set_faults(sandbox, echo_credentials=True, script=[{"status": 503}])
+    assert api(sandbox, "GET", "/catalogs").json()["token"] == DEFAULT_TOKEN
+    assert api(sandbox, "GET", "/catalogs", token="not-ours").json()["token"] == "not-ours"
+    assert api(sandbox, "GET", "/catalogs?per_page=1").json()["token"] == DEFAULT_TOKEN  # successes too
+    assert "token" not in control(sandbox, "GET", "health").json()
 
 
 # Control endpoints
