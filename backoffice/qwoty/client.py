@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
-from backoffice.redaction import redact, redact_url
+from backoffice.redaction import redact, redact_body, redact_url
 
 from .errors import QwotyBadResponse, QwotyConnectionError, QwotyError, QwotyTimeout, error_for_status
 
@@ -135,7 +135,7 @@ def _interpret(raw: requests.Response, duration_ms: int) -> QwotyResponse:
     status = raw.status_code
     if 200 <= status < 300 and isinstance(body, dict) and body.get("success") is True:
         return QwotyResponse(status=status, body=body, duration_ms=duration_ms)
-    text = redact(raw.text)[:4000]  # what an error carries: the raw answer, without any secret
+    text = redact_body(raw.text)[:4000]  # what an error carries: the raw answer, without any secret
     if 200 <= status < 300:
         raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
     if 300 <= status < 400:
@@ -168,7 +168,7 @@ def send(session: requests.Session, method: str, url: str, *, path: str, name: s
 def redirected(raw: requests.Response, *, name: str, setting: str) -> QwotyBadResponse:
     location = redact_url(raw.headers.get("Location", "elsewhere"))
     message = f"{name} redirected the call to {location} (HTTP {raw.status_code}): check {setting}"
-    return QwotyBadResponse(message, status=raw.status_code, body=redact(raw.text)[:4000])
+    return QwotyBadResponse(message, status=raw.status_code, body=redact_body(raw.text)[:4000])
 
 
 def connection_reason(exc: Exception) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from backoffice.redaction import redact_data, redact_text
 from backoffice.sync.models import SyncStatus
 from contacts.models import Role
 from contacts.phones import display_phone
@@ -54,15 +55,19 @@ def short_id(value) -> str:
 
 @register.filter
 def pretty_json(value) -> str:
-    """A request or response body, indented when it is JSON (stored as text or as data)."""
+    """A request or response body, indented when it is JSON (stored as text or as data), without secrets.
+
+    Redacted again here, once decoded: a body stored before its JSON escapes were decoded for redaction
+    may hold a secret spelt with them (`\\u0026` for `&`), which decoding would show.
+    """
     if value in (None, ""):
         return ""
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
-            return value
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+        except (ValueError, RecursionError):
+            return redact_text(value)
+    return json.dumps(redact_data(value), indent=2, ensure_ascii=False, sort_keys=True)
 
 
 @register.simple_tag(takes_context=True)
