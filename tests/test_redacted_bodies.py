@@ -1,17 +1,21 @@
 """A secret an upstream echoes in a body, spelt with JSON escapes (\\u0026 for &, any character as \\uXXXX), is
-neither stored nor shown: not on the contact's link card (Support sees it), the push log, nor the admin.
-The sandbox plays the hostile upstream (`escape`, `echo_credentials`)."""
+neither stored nor shown: not on the contact's link card (Support sees it), the push log, the admin, nor in a
+failed task's stored traceback. The sandbox plays the hostile upstream (`escape`, `echo_credentials`)."""
 
 import html
 import json
+import queue
 import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
+from backoffice.management.commands import qwoty_worker
+from backoffice.qwoty.sandbox import KOYWE_TOKEN
 from backoffice.redaction import REDACTED
-from backoffice.sync import connectors, push
+from backoffice.sync import connectors, links, push, tasks
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
@@ -119,3 +123,42 @@ def test_bodies_stored_before_their_escapes_were_decoded_are_redacted_on_screen(
     cut_short.save()
     assert pages_reveal(client, KOYWE_SECRET, koywe_refusal) == []
     assert pages_reveal(client, KOYWE_SECRET, cut_short) == []
+
+
+def _run_with_db_worker(drain) -> None:
+    drain()
+
+
+def _run_with_qwoty_worker(drain) -> None:
+    claimed = qwoty_worker._write_and_claim([], ["default"], "worker-1", limit=8)
+    finished, places = queue.SimpleQueue(), qwoty_worker.Places(capacity=len(claimed))
+    places.take(len(claimed))
+    for db_task in claimed:
+        qwoty_worker._run(db_task, finished, places)
+    qwoty_worker._write_and_claim(qwoty_worker._take_all(finished), ["default"], "worker-1", limit=8)
+
+
+@pytest.mark.parametrize("run_worker", [_run_with_db_worker, _run_with_qwoty_worker], ids=["db_worker", "qwoty_worker"])
+def test_a_failed_tasks_stored_traceback_holds_no_secret_its_exception_quoted(
+    contact, drain, staff, pulled, monkeypatch, run_worker
+):
+    def misread(connector, response):  # a bug that quotes the whole answer, which echoes our token
+        raise RuntimeError(f"answer not understood: {response.body}")
+
+    monkeypatch.setattr(links, "_kept", misread)
+    pulled.faults(echo_credentials=True)
+    link_koywe(contact, staff)
+    run_worker(drain)
+    failed = DBTaskResult.objects.get(status="FAILED")
+    assert "RuntimeError: answer not understood" in failed.traceback
+    assert REDACTED in failed.traceback
+    assert KOYWE_TOKEN not in failed.traceback
+
+
+def test_a_task_failure_quoting_no_secret_is_stored_as_raised(monkeypatch):
+    def broken(target, link_id):
+        raise ValueError(f"no link {link_id}")
+
+    monkeypatch.setattr(links, "push_now", broken)
+    with pytest.raises(ValueError, match="no link 7"):
+        tasks.push_link.call("koywe", 7)
