@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 
 from backoffice.redaction import redact_data, redact_text
 from backoffice.sync.models import SyncStatus
+from backoffice.web_urls import is_web_url
 from contacts.models import Role
 from contacts.phones import display_phone
 
@@ -33,6 +34,12 @@ def upstream_value(value) -> str:
             for item in value
         )
     return str(value)
+
+
+@register.filter(name="is_web_url")
+def web_url(value) -> bool:
+    """Whether an upstream URL may be a link's href (http or https): `{% if url|is_web_url %}<a href=…>`."""
+    return is_web_url(value)
 
 
 @register.filter
