@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html
 
 from backoffice.templatetags.backoffice import pretty_json
@@ -44,6 +45,7 @@ class PushAttemptAdmin(admin.ModelAdmin):
     # The bodies as our pages show them: the admin would show the stored text, or decode the request's JSON.
     exclude = ("request_body", "response_body")
     readonly_fields = ("request", "response")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, without its warning
 
     def has_add_permission(self, request):
         return False
