@@ -1,4 +1,9 @@
-"""Keep upstream tokens out of logs, stored requests and error messages."""
+"""Keep upstream tokens out of logs, stored requests and error messages.
+
+`redact()` scrubs text as it is. A JSON body can spell a secret with escapes (`\\u0026` for `&`, any
+character as `\\uXXXX`) that no raw-text search finds and any JSON reader decodes: bodies go through
+`redact_body()` (text) or `redact_data()` (decoded JSON), which scrub each string once decoded.
+"""
 
 import functools
 import json
@@ -28,8 +33,99 @@ def redact(text: str) -> str:
         return text
     for secret in _secrets():
         text = text.replace(secret, REDACTED)
-    text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
-    return _TOKEN_SHAPES.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(rf"\1{REDACTED}@", text)
+    if _may_hold_token_shape(text):  # the regex costs a push more than the rest of its redaction
+        text = _TOKEN_SHAPES.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
+    return text
+
+
+# What each of _TOKEN_SHAPES' patterns must contain (case-folded) to match.
+_TOKEN_HINTS = ("bearer", "access_token", "qwoty_", "qwt_")
+# What a _URL_PASSWORD match looks like once JSON-encoded: no "/" between "://" and "@".
+_URL_PASSWORD_HINT = re.compile(r"://[^/]*@")
+
+
+def _may_hold_token_shape(text: str) -> bool:
+    folded = text.casefold()  # as the regex's (?i) reads it: the long s is an "s", the Kelvin sign a "k"
+    return any(hint in folded for hint in _TOKEN_HINTS)
+
+
+def redact_body(text: str) -> str:
+    """A body as an upstream sent it, fit to store or show: a JSON body is decoded, scrubbed string by
+    string (keys and values) and encoded again; any other text is scrubbed as text (`redact_text()`)."""
+    if not text or "\\" not in text:
+        return redact(text)  # no escape: each string of a JSON body reads in the text as decoded
+    try:
+        return json.dumps(_redact_strings(json.loads(text)))
+    except (ValueError, RecursionError):  # not JSON (cut short, say), or nested too deep to walk
+        return redact_text(text)
+
+
+def redact_data(data):
+    """Decoded JSON (a request body, an answer) with every string in it, keys and values, redacted."""
+    return _redact_strings(data) if _may_hold_secret(json.dumps(data)) else data
+
+
+def redact_json(data) -> str:
+    """`data` encoded as json.dumps() does by default, every string in it redacted."""
+    text = json.dumps(data)
+    return json.dumps(_redact_strings(data)) if _may_hold_secret(text) else text
+
+
+def redact_text(text: str) -> str:
+    """Text that is not JSON but may quote some (a body cut short, a traceback): also scrubbed with its JSON
+    escapes decoded, so a secret spelt with them is found."""
+    cleaned = redact(text)
+    if text and "\\" in text:
+        decoded = _JSON_ESCAPE.sub(_unescape, text)
+        if redact(decoded) != decoded:
+            return redact(decoded)
+    return cleaned
+
+
+def _may_hold_secret(encoded: str) -> bool:
+    """Whether redact() would change any string that json.dumps() encoded into `encoded`. It escapes character
+    by character, so each form of a secret in a string shows encoded alike, and a token shape keeps its hint."""
+    return (
+        any(secret in encoded for secret in _encoded(_secrets()))
+        or _may_hold_token_shape(encoded)
+        or ("://" in encoded and _URL_PASSWORD_HINT.search(encoded) is not None)
+    )
+
+
+def _redact_strings(data):
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, list):
+        return [_redact_strings(item) for item in data]
+    if isinstance(data, dict):
+        return {redact(key): _redact_value(key, value) for key, value in data.items()}
+    return data
+
+
+def _redact_value(key: str, value):
+    # An OAuth2 answer's token is a secret whatever its shape (the raw-text scrub knows it by its key too).
+    if key.casefold() == "access_token" and isinstance(value, str):
+        return REDACTED
+    return _redact_strings(value)
+
+
+# JSON's escapes: a surrogate pair, one UTF-16 unit, or a one-character escape.
+_JSON_ESCAPE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\([\"\\/bfnrt])"
+)
+_SHORT_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescape(match: re.Match) -> str:
+    high, low, unit, char = match.groups()
+    if high:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00)
+    if unit:
+        code = int(unit, 16)
+        return match.group() if 0xD800 <= code <= 0xDFFF else chr(code)  # a lone surrogate cannot be stored
+    return _SHORT_ESCAPES.get(char, char)
 
 
 def redact_url(url: str) -> str:
@@ -59,6 +155,11 @@ def _variants(secrets: tuple[str, ...]) -> tuple[str, ...]:
         escaped = json.dumps(secret)[1:-1]
         found |= {secret, escaped, escaped.replace("/", "\\/"), quote(secret, safe=""), quote_plus(secret)}
     return tuple(sorted(found, key=len, reverse=True))  # longest first: a form that holds another goes whole
+
+
+@functools.lru_cache(maxsize=8)
+def _encoded(variants: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple({json.dumps(variant)[1:-1] for variant in variants})
 
 
 def redact_headers(headers) -> dict:

@@ -4,6 +4,7 @@ from django import forms
 
 from backoffice.listing import ListParams
 from backoffice.record_forms import UPSTREAM_TEXT_LENGTH, RecordForm, text_field
+from backoffice.web_urls import WebURLField
 
 from .models import Customer
 from .selectors import NO_SEGMENT, SORT_COLUMNS, customer_segments
@@ -28,7 +29,7 @@ class CustomerListParams(ListParams):
 
 class CustomerForm(RecordForm):
     name = text_field("Name", required=True)
-    logo = forms.URLField(
+    logo = WebURLField(
         label="Logo URL", required=False, max_length=UPSTREAM_TEXT_LENGTH, assume_scheme="https", empty_value=None
     )
     segment_id = forms.TypedChoiceField(label="Segment", required=False, coerce=uuid.UUID, empty_value=None)

@@ -13,6 +13,7 @@ class CustomerMirror(Mirror):
     fields = ("name", "type", "segment_id", "logo", "tax_ids", "id_crm", "id_erp", "id_accounting")
     readonly = ("workspace_id", "address_ids", "created_at", "updated_at")
     related = ("tax_ids",)
+    web_urls = ("logo",)
 
     def value(self, record, name: str):
         if name == "tax_ids":

@@ -1,5 +1,6 @@
 """Tokens never reach logs, exception messages, stored rows or error pages."""
 
+import json
 import logging
 
 import pytest
@@ -9,7 +10,15 @@ from django.views.debug import ExceptionReporter
 
 from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyConnectionError, QwotyUnauthorized
-from backoffice.redaction import REDACTED, RedactingFilter, redact, redact_headers
+from backoffice.redaction import (
+    REDACTED,
+    RedactingFilter,
+    redact,
+    redact_body,
+    redact_data,
+    redact_headers,
+    redact_json,
+)
 
 
 def test_redact_removes_the_configured_token_and_token_shapes():
@@ -78,6 +87,38 @@ def test_redact_catches_encoded_secrets_and_url_passwords(settings):
     settings.KOYWE_API_TOKEN = "koywe-Secret"
     echoed = "s3cr3t\\/AbC+dEf== s3cr3t%2FAbC%2BdEf%3D%3D koywe-Secret http://u:pw@host/api"
     assert redact(echoed) == f"{REDACTED} {REDACTED} {REDACTED} http://u:{REDACTED}@host/api"
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"\\u{ord(char):04x}" for char in text)
+
+
+def test_redact_body_finds_a_secret_behind_any_json_escape(settings):
+    settings.KOYWE_API_TOKEN = "koy_Live&Secret<42>"
+    html_escaped = '{"token":"koy_Live\\u0026Secret\\u003c42\\u003e"}'
+    assert json.loads(redact_body(html_escaped)) == {"token": REDACTED}
+    every_character = f'{{"{_escaped("koy_Live&Secret<42>")}": "{_escaped("qwoty_abc")}", "access_token": "x"}}'
+    assert json.loads(redact_body(every_character)) == {REDACTED: REDACTED, "access_token": REDACTED}
+    cut_short = f'{{"error": "{_escaped("koy_Live&Secret<42>")}", "more": "\\ud83d\\ude00 \\ud800'
+    assert "koy_Live" not in redact_body(cut_short)
+    assert redact_body(cut_short).endswith('"more": "\U0001f600 \\ud800')  # a lone surrogate stays escaped
+
+
+def test_a_body_without_secrets_is_stored_as_before():
+    body = {"data": {"name": "Société <Acme> & co", "logo": "https://logos.example/a.png", "role": ["buyer"]}}
+    assert redact_json(body) == json.dumps(body)
+    assert redact_data(body) is body
+    assert redact_body('{"name": "Soci\\u00e9t\\u00e9"}') == '{"name": "Soci\\u00e9t\\u00e9"}'
+
+
+def test_redact_data_scrubs_each_string_and_key(settings):
+    settings.KOYWE_API_TOKEN = "koy_Live&Secret<42>"
+    body = {"koy_Live&Secret<42>": ["x koy_Live&Secret<42> y", {"auth": "Bearer abc"}], "n": 1, "url": "http://u:p@h"}
+    assert redact_data(body) == {
+        REDACTED: [f"x {REDACTED} y", {"auth": f"Bearer {REDACTED}"}],
+        "n": 1,
+        "url": f"http://u:{REDACTED}@h",
+    }
 
 
 def test_djangos_own_loggers_print_each_record_once_and_redacted():

@@ -584,6 +584,16 @@ def test_latency_applies_to_both_targets(sandbox):
     assert time.monotonic() - started >= 0.4
 
 
+def test_hostile_answers_apply_to_both_targets(sandbox):
+    sandbox.faults(echo_credentials=True, escape="all", script=[{"status": 503}] * 2)
+    token = token_request(sandbox)
+    koywe = koywe_put(sandbox, "ct_1")
+    assert token.json()["token"] == PRIOTICKET_CLIENT_SECRET  # what a token request authenticates with
+    assert koywe.json()["token"] == KOYWE_TOKEN
+    assert PRIOTICKET_CLIENT_SECRET not in token.text  # spelt with escapes
+    assert KOYWE_TOKEN not in koywe.text
+
+
 def test_qwoty_token_fault_does_not_touch_the_other_targets(sandbox):
     sandbox.faults(token="rotated-qwoty-token")
     assert sandbox.api("GET", "/customers").status_code == 401

@@ -19,7 +19,7 @@ import urllib3
 from django.conf import settings
 from django.utils import timezone
 
-from backoffice.redaction import redact, redact_url
+from backoffice.redaction import redact, redact_body, redact_url
 
 from .errors import (
     QwotyAnswerTooLarge,
@@ -210,7 +210,7 @@ def _interpret(raw: Answer, duration_ms: int) -> QwotyResponse:
     status = raw.status_code
     if 200 <= status < 300 and isinstance(body, dict) and body.get("success") is True:
         return QwotyResponse(status=status, body=body, duration_ms=duration_ms)
-    text = redact(raw.text)[:4000]  # what an error carries: the raw answer, without any secret
+    text = redact_body(raw.text)[:4000]  # what an error carries: the raw answer, without any secret
     if 200 <= status < 300:
         raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
     if 300 <= status < 400:
@@ -324,7 +324,7 @@ def has_dot_segment(path: str) -> bool:
 def redirected(raw: Answer, *, name: str, setting: str) -> QwotyBadResponse:
     location = redact_url(raw.headers.get("Location", "elsewhere"))
     message = f"{name} redirected the call to {location} (HTTP {raw.status_code}): check {setting}"
-    return QwotyBadResponse(message, status=raw.status_code, body=redact(raw.text)[:4000])
+    return QwotyBadResponse(message, status=raw.status_code, body=redact_body(raw.text)[:4000])
 
 
 def connection_reason(exc: Exception) -> str:

@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.db import models
+from django.utils.html import format_html
+
+from backoffice.templatetags.backoffice import pretty_json
 
 from .edits import record_update
 from .models import PushAttempt, TargetState
@@ -38,12 +42,29 @@ class PushAttemptAdmin(admin.ModelAdmin):
     list_filter = ("target", "resource", "error_kind", "status")
     search_fields = ("record_id", "url", "error_message")
     date_hierarchy = "created_at"
+    # The bodies as our pages show them: the admin would show the stored text, or decode the request's JSON.
+    exclude = ("request_body", "response_body")
+    readonly_fields = ("request", "response")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, without its warning
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="request body")
+    def request(self, obj):
+        return shown_body(obj.request_body)
+
+    @admin.display(description="response body")
+    def response(self, obj):
+        return shown_body(obj.response_body)
+
+
+def shown_body(body):
+    """A stored body (text or JSON data) for an admin page: indented, secrets redacted once decoded."""
+    return format_html("<pre>{}</pre>", pretty_json(body)) if body not in (None, "") else None
 
 
 @admin.register(TargetState)

@@ -7,7 +7,6 @@ overwrite on PUT, so there is no field diff: a change bumps the link's `version`
 version moved while in flight is sent again. A body the target already holds is not sent twice.
 """
 
-import json
 import logging
 import time
 from datetime import timedelta
@@ -19,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyUnsafePath
-from backoffice.redaction import redact, redact_url
+from backoffice.redaction import redact_data, redact_json, redact_url
 
 from . import connectors, statements
 from .models import PushAttempt, SyncStatus, stored_response
@@ -166,7 +165,7 @@ def _kept(connector, response) -> dict:
 
 def _unexpected(connector, response, exc) -> QwotyBadResponse:
     message = f"{connector.label}'s answer is not shaped as documented ({exc!r}): nothing kept"
-    return QwotyBadResponse(message, status=response.status, body=redact(json.dumps(response.body))[:4000])
+    return QwotyBadResponse(message, status=response.status, body=redact_json(response.body)[:4000])
 
 
 @transaction.atomic
@@ -243,9 +242,9 @@ def _attempt(connector, link, client, call, started, *, status=None, answer=None
         record_id=link.contact_id,
         method=call.method,
         url=redact_url(client.url(call.path) + query),
-        request_body=call.body,
+        request_body=redact_data(call.body),
         status=error.status if error else status,
-        response_body=stored_response(error.body if error else redact(json.dumps(answer))),
+        response_body=stored_response(error.body if error else redact_json(answer)),
         duration_ms=round((time.monotonic() - started) * 1000),
         error_kind=error.kind if error else "",
         error_message=error.message if error else "",

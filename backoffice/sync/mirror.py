@@ -5,11 +5,16 @@ and which are only mirrored (timestamps, ids the upstream owns). Pull, conflict 
 the push diff all speak the same upstream-shaped dicts it produces, so they agree on equality.
 """
 
+import logging
 import uuid
 from datetime import datetime
 
 from django.db import models
 from django.utils.dateparse import parse_datetime
+
+from backoffice.web_urls import is_web_url
+
+logger = logging.getLogger(__name__)
 
 _registry: dict[str, "Mirror"] = {}
 
@@ -53,6 +58,8 @@ class Mirror:
     readonly: tuple[str, ...] = ("created_at", "updated_at")
     #: Upstream fields stored in related tables: set by `after_save`, not by `assign`.
     related: tuple[str, ...] = ()
+    #: Upstream fields holding a URL shown as a link: anything but an http or https URL is not kept (see `assign`).
+    web_urls: tuple[str, ...] = ()
 
     def values(self, record) -> dict:
         """The record's editable fields, shaped as Qwoty would send them."""
@@ -64,7 +71,11 @@ class Mirror:
     def upstream_values(self, data: dict | None) -> dict:
         """The editable fields of an upstream object, shaped like `values()` for comparison."""
         data = data or {}
-        return {name: data.get(name) for name in self.fields}
+        values = {name: data.get(name) for name in self.fields}
+        for name in self.web_urls:
+            if refused_url(values[name]):
+                values[name] = None  # as `assign` keeps it: neither a change to push back nor a conflict
+        return values
 
     def assign(self, record, data: dict, names) -> None:
         """Copy upstream `names` from `data` onto the record (no save)."""
@@ -74,6 +85,16 @@ class Mirror:
             value = data.get(name)
             if name in ("created_at", "updated_at") and isinstance(value, str):
                 value = parse_datetime(value)
+            elif name in self.web_urls and refused_url(value):
+                # Kept as no URL, and said: the record's page shows Qwoty's value (last_synced) as text.
+                logger.warning(
+                    "Not kept: the %s of %s %s in Qwoty is not an http or https URL: %r",
+                    name,
+                    self.resource[:-1],
+                    record.pk,
+                    str(value)[:200],
+                )
+                value = None
             setattr(record, name, value)
 
     def after_save(self, record, data: dict, names) -> None:
@@ -85,3 +106,8 @@ class Mirror:
 
     def __repr__(self):
         return f"<Mirror {self.resource}>"
+
+
+def refused_url(value) -> bool:
+    """A URL field's upstream value we do not take: any value but an http or https URL (none is fine)."""
+    return value not in (None, "") and not is_web_url(value)

@@ -13,7 +13,6 @@ at this record". Duplicate tasks are harmless because claiming is one conditiona
 record is never pushed by two workers at once.
 """
 
-import json
 import logging
 import threading
 import time
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
-from backoffice.redaction import redact, redact_url
+from backoffice.redaction import redact_data, redact_json, redact_url
 
 from . import links, statements
 from . import mirror as mirrors
@@ -150,7 +149,7 @@ def _answered_object(mirror, response) -> dict:
     missing = [name for name in mirror.fields if name not in data] if isinstance(data, dict) else ["data"]
     if missing:
         message = f"Qwoty's answer is not the whole {mirror.resource[:-1]} (no {', '.join(missing)}): nothing applied"
-        raise QwotyBadResponse(message, status=response.status, body=redact(json.dumps(response.body))[:4000])
+        raise QwotyBadResponse(message, status=response.status, body=redact_json(response.body)[:4000])
     return data
 
 
@@ -302,9 +301,9 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
         record_id=record.pk,
         method="PATCH",
         url=redact_url(client.url(f"{mirror.resource}/{record.pk}")),
-        request_body=body,
+        request_body=redact_data(body),
         status=error.status if error else status,
-        response_body=stored_response(error.body if error else redact(json.dumps(response_body))),
+        response_body=stored_response(error.body if error else redact_json(response_body)),
         duration_ms=round((time.monotonic() - started) * 1000),
         error_kind=error.kind if error else "",
         error_message=error.message if error else "",

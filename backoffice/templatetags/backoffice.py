@@ -10,7 +10,9 @@ from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from backoffice.redaction import redact_data, redact_text
 from backoffice.sync.models import SyncStatus
+from backoffice.web_urls import is_web_url
 from contacts.models import Role
 from contacts.phones import display_phone
 
@@ -34,6 +36,12 @@ def upstream_value(value) -> str:
     return str(value)
 
 
+@register.filter(name="is_web_url")
+def web_url(value) -> bool:
+    """Whether an upstream URL may be a link's href (http or https): `{% if url|is_web_url %}<a href=…>`."""
+    return is_web_url(value)
+
+
 @register.filter
 def phone(value) -> str:
     """A stored phone number in the international format ("+33 6 12 34 56 78")."""
@@ -54,15 +62,19 @@ def short_id(value) -> str:
 
 @register.filter
 def pretty_json(value) -> str:
-    """A request or response body, indented when it is JSON (stored as text or as data)."""
+    """A request or response body, indented when it is JSON (stored as text or as data), without secrets.
+
+    Redacted again here, once decoded: a body stored before its JSON escapes were decoded for redaction
+    may hold a secret spelt with them (`\\u0026` for `&`), which decoding would show.
+    """
     if value in (None, ""):
         return ""
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
-            return value
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+        except (ValueError, RecursionError):
+            return redact_text(value)
+    return json.dumps(redact_data(value), indent=2, ensure_ascii=False, sort_keys=True)
 
 
 @register.simple_tag(takes_context=True)

@@ -415,6 +415,8 @@ def test_faults_snapshot_and_clear(sandbox):
         "outage_seconds": 0.0,
         "script": [],
         "token_changed": False,
+        "escape": "none",
+        "echo_credentials": False,
     }
 
 
@@ -431,6 +433,8 @@ def test_faults_snapshot_and_clear(sandbox):
         ({"script": [{"hostile": "trickle", "status": 700}]}, "script[0].status must be an HTTP status (200-599)"),
         ({"script": [{"hostile": "trickle", "drop": True}]}, "script[0] has an unknown key: drop"),
         ({"nonsense": 1}, "Unknown fault: nonsense"),
+        ({"escape": "some"}, "escape must be one of none, html, all"),
+        ({"echo_credentials": 1}, "echo_credentials must be a boolean"),
     ],
 )
 def test_bad_fault_settings_are_400_and_change_nothing(sandbox, fault_settings, message):
@@ -478,6 +482,33 @@ def test_a_trickled_answer_comes_a_byte_at_a_time(sandbox):
     assert b"".join(reads) == expected
     assert len(reads) > len(expected) / 4  # about one socket read per byte
     assert time.monotonic() - started >= len(expected) * 0.001
+
+
+# Hostile answers
+
+
+def test_html_escapes_hide_characters_from_the_raw_text_not_from_json(sandbox):
+    set_faults(sandbox, escape="html", script=[{"status": 422, "error": "a<b>&c"}])
+    response = api(sandbox, "GET", "/catalogs")
+    assert r"a\u003cb\u003e\u0026c" in response.text
+    assert response.json()["error"] == "a<b>&c"
+
+
+def test_all_escapes_spell_every_character_of_every_string(sandbox):
+    set_faults(sandbox, escape="all")
+    response = api(sandbox, "GET", "/catalogs?per_page=1")
+    catalog = response.json()["data"][0]
+    assert catalog["name"]
+    assert catalog["name"] not in response.text
+    assert r'"\u0073\u0075\u0063\u0063\u0065\u0073\u0073":true' in response.text  # "success": true
+
+
+def test_echo_credentials_adds_the_requests_bearer_token_to_each_answer(sandbox):
+    set_faults(sandbox, echo_credentials=True, script=[{"status": 503}])
+    assert api(sandbox, "GET", "/catalogs").json()["token"] == DEFAULT_TOKEN
+    assert api(sandbox, "GET", "/catalogs", token="not-ours").json()["token"] == "not-ours"
+    assert api(sandbox, "GET", "/catalogs?per_page=1").json()["token"] == DEFAULT_TOKEN  # successes too
+    assert "token" not in control(sandbox, "GET", "health").json()
 
 
 # Control endpoints

@@ -1,4 +1,4 @@
-"""Switchable failures for /api requests, so the push layer's retries can be tested.
+"""Switchable failures for /api requests, so the push layer's retries can be tested, and hostile answers.
 
 Settings are changed at run time (POST /__sandbox__/faults) and read by every
 request thread, hence the lock. For each request `decide()` picks at most one
@@ -8,18 +8,28 @@ slices). Latency applies to every answer, failures included. The random
 draws use their own `random.Random`, seeded with `fault_seed` for repeatable
 tests. A scripted answer may also be hostile (`hostile.py`): the real answer,
 nested too deep, padded past any sane length, or trickled a byte at a time.
+
+Hostile answers, for the redaction of what is stored and shown: `escape` writes
+answers with the JSON escapes some encoders use ("html": <, > and & as Go's
+encoding/json writes them; "all": every character of every string as \\uXXXX),
+which a search of the raw text misses and any JSON reader decodes;
+`echo_credentials` adds to every answer object a "token": the bearer token the
+request came with, or a token request's client secret.
 """
 
+import json
 import random
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
 from http import HTTPStatus
+from urllib.parse import parse_qs
 
 from .hostile import DEFAULT_BYTE_MS, DEFAULT_SIZE, MODES, Hostile
 
 RATES = ("error_rate", "drop_rate", "rate_limit_rate")
+ESCAPES = ("none", "html", "all")
 DEFAULT_RETRY_AFTER = 1
 ERRORS = {
     401: "Invalid API token",
@@ -65,6 +75,8 @@ class Faults:
             self._script: deque[Failure] = deque()
             self.token = self._original_token
             self._rng = random.Random()
+            self.escape = "none"
+            self.echo_credentials = False
 
     def update(self, settings) -> None:
         """Merge `settings`; all are checked before any is applied."""
@@ -94,6 +106,8 @@ class Faults:
                 "outage_seconds": round(max(self._outage_until - time.monotonic(), 0.0), 3),
                 "script": [script_entry(failure) for failure in self._script],
                 "token_changed": self.token != self._original_token,
+                "escape": self.escape,
+                "echo_credentials": self.echo_credentials,
             }
 
     def decide(self) -> tuple[Failure | None, float]:
@@ -116,6 +130,11 @@ class Faults:
                 return Failure(status=429, error=error_text(429), retry_after=self.retry_after), delay
             return None, delay
 
+    def answer_style(self) -> tuple[str, bool]:
+        """How answers are written: (`escape`, `echo_credentials`)."""
+        with self._lock:
+            return self.escape, self.echo_credentials
+
     def accepts(self, authorization: str | None) -> bool:
         with self._lock:
             token = self.token
@@ -136,9 +155,13 @@ def check_setting(name: str, value):
         if not is_number(value) or value < 0:
             raise FaultError("outage_seconds must be a non-negative number")
         return float(value)
-    if name == "outage":
+    if name in ("outage", "echo_credentials"):
         if not isinstance(value, bool):
-            raise FaultError("outage must be a boolean")
+            raise FaultError(f"{name} must be a boolean")
+        return value
+    if name == "escape":
+        if value not in ESCAPES:
+            raise FaultError(f"escape must be one of {', '.join(ESCAPES)}")
         return value
     if name == "token":
         if not isinstance(value, str) or not value:
@@ -232,3 +255,32 @@ def is_count(value) -> bool:
 
 def is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def encode(payload, escape: str = "none") -> bytes:
+    """An answer's JSON as sent, with the escapes `escape` asks for (see the module's docstring)."""
+    if escape == "all":
+        return _all_escaped(payload).encode()
+    text = json.dumps(payload, ensure_ascii=False)
+    if escape == "html":  # these characters only ever appear inside strings: the result is the same JSON
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text.encode()
+
+
+def _all_escaped(value) -> str:
+    if isinstance(value, str):
+        units = value.encode("utf-16-be", "surrogatepass")
+        return '"' + "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)) + '"'
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_all_escaped(str(key))}:{_all_escaped(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_all_escaped(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def echoed_credentials(authorization: str | None, body: bytes) -> str | None:
+    """What a request authenticates with: its bearer token, or the client secret of a token request."""
+    if authorization and authorization.startswith("Bearer "):
+        return authorization.removeprefix("Bearer ")
+    secret = parse_qs(body.decode("utf-8", "replace")).get("client_secret")
+    return secret[-1] if secret else None

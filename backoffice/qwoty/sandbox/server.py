@@ -22,7 +22,7 @@ from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS, SANDBOX_PORT
 
 from . import hostile, koywe, prioticket, seed
 from .api import Api, Response
-from .faults import FaultError, Faults, error_text, is_count
+from .faults import FaultError, Faults, echoed_credentials, encode, error_text, is_count
 from .koywe import KOYWE_TOKEN, Koywe
 from .prioticket import PRIOTICKET_CLIENT_ID, PRIOTICKET_CLIENT_SECRET, Prioticket
 from .requestlog import RequestLog
@@ -166,6 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox: SandboxServer = self.server.sandbox
         url = urlsplit(self.path)
         body = self.read_body()
+        self.credentials = echoed_credentials(self.headers.get("Authorization"), body)  # for `echo_credentials`
         query = parse_qs(url.query, keep_blank_values=True)
         if url.path == "/api" or url.path.startswith("/api/"):
             self.handle_api(sandbox, url.path, query, body)
@@ -220,10 +221,14 @@ class _Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
                 response = Response(500, error_body(path, 500, "Internal server error"))
         sandbox.requests.answered(entry, response.status)
+        escape, echo = sandbox.faults.answer_style()
+        payload = response.payload
+        if echo and isinstance(payload, dict) and self.credentials:
+            payload = {**payload, "token": self.credentials}
         if failure is not None and failure.hostile is not None:  # the request is handled, its answer mangled
-            hostile.send(self, failure.hostile, response.status, response.payload, response.headers)
+            hostile.send(self, failure.hostile, response.status, payload, response.headers)
         else:
-            self.send_json(response.status, response.payload, response.headers)
+            self.send_json(response.status, payload, response.headers, escape=escape)
 
     def handle_control(self, sandbox: SandboxServer, action: str, query: dict, body: bytes) -> None:
         action = action.rstrip("/")
@@ -247,8 +252,8 @@ class _Handler(BaseHTTPRequestHandler):
             return b""
         return self.rfile.read(int(length))
 
-    def send_json(self, status: int, payload, headers: dict | None = None) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode()
+    def send_json(self, status: int, payload, headers: dict | None = None, *, escape: str = "none") -> None:
+        data = encode(payload, escape)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))

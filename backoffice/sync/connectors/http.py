@@ -14,7 +14,7 @@ from django.conf import settings
 
 from backoffice.qwoty.client import Answer, new_session, parse_retry_after, redirected, send
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyUnauthorized, error_for_status
-from backoffice.redaction import redact, remember_secret
+from backoffice.redaction import redact, redact_body, remember_secret
 
 # Where each target puts its error text: Prioticket `error_message`, Koywe (and OAuth2) `message`/`error`.
 ERROR_KEYS = ("error_message", "message", "error_description", "error")
@@ -94,7 +94,7 @@ class ClientCredentials:
         if raw.status_code == 200 and isinstance(body.get("access_token"), str) and body["access_token"]:
             remember_secret(body["access_token"])  # redacted wherever the target might echo it
             return body["access_token"], _seconds(body.get("expires_in"))
-        text = redact(raw.text)[:4000]
+        text = redact_body(raw.text)[:4000]
         if raw.status_code == 429 or raw.status_code >= 500:
             message = f"token request failed: {_error_text(body, raw.status_code)}"
             retry_after = parse_retry_after(raw.headers.get("Retry-After"))
@@ -161,7 +161,7 @@ class TargetClient:
                 raise QwotyBadResponse(
                     f"Unexpected answer from {self.name} (HTTP {raw.status_code})",
                     status=raw.status_code,
-                    body=redact(raw.text)[:4000],
+                    body=redact_body(raw.text)[:4000],
                 )
             return TargetResponse(status=raw.status_code, body=body, duration_ms=duration_ms)
         if 300 <= raw.status_code < 400:
@@ -169,7 +169,7 @@ class TargetClient:
         raise error_for_status(
             raw.status_code,
             _error_text(body, raw.status_code),
-            body=redact(raw.text)[:4000],
+            body=redact_body(raw.text)[:4000],
             retry_after=parse_retry_after(raw.headers.get("Retry-After")),
         )
 
