@@ -9,6 +9,7 @@ from django.urls import reverse
 from backoffice.models import Change
 from backoffice.sync.models import SyncStatus
 from catalogs.models import Catalog
+from customers import tax_review
 from customers.models import Customer
 from customers.services import customer_update
 from tests import factories
@@ -171,3 +172,61 @@ def test_an_admin_edit_of_a_record_in_conflict_with_qwoty_is_refused_with_the_re
     assert "unresolved conflict with Qwoty" in response.content.decode()
     catalog.refresh_from_db()
     assert (catalog.reference, catalog.version) == (form["reference"] or None, 1)
+
+
+# -- the tax-ID inline: the whole list saved through tax_review, as our pages save it --------------
+
+
+def tax_id_rows(form: dict, prefix: str = "tax_ids") -> list[tuple[str, str]]:
+    count = int(form[f"{prefix}-TOTAL_FORMS"])
+    return [(form[f"{prefix}-{i}-tax"], form[f"{prefix}-{i}-tax_value"]) for i in range(count)]
+
+
+def test_an_admin_tax_id_edit_bumps_the_version_is_recorded_and_pushed(admin_client, pulled, drain):
+    customer = Customer.objects.filter(tax_ids__isnull=False).order_by("pk").first()
+    before = [tax_id.as_upstream() for tax_id in customer.tax_ids.order_by("position", "id")]
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    form = opened_admin_form(admin_client, url)
+    assert tax_id_rows(form) == [(item["tax"], item["tax_value"]) for item in before]
+
+    response = admin_client.post(url, {**form, "tax_ids-0-tax": "vat", "tax_ids-0-tax_value": "FR 40 303265045"})
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    after = [{"tax": "VAT", "tax_value": "FR40303265045"}, *before[1:]]  # checked and stored as our pages do
+    customer.refresh_from_db()
+    assert (customer.version, customer.sync_status) == (2, SyncStatus.PENDING)
+    assert [tax_id.as_upstream() for tax_id in customer.tax_ids.order_by("position")] == after
+    change = Change.objects.get(record_id=customer.pk)
+    assert (change.user.username, change.changes) == ("root", {"tax_ids": [before, after]})
+    drain()
+    assert [p["body"] for p in pulled.received("PATCH")] == [{"tax_ids": after}]
+
+
+def test_an_admin_tax_id_edit_over_someone_elses_is_refused(admin_client, pulled):
+    customer = Customer.objects.filter(tax_ids__isnull=False).order_by("pk").first()
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    form = opened_admin_form(admin_client, url)
+    first = customer.tax_ids.order_by("position", "id").first()
+    tax_review.tax_id_update(tax_id=first, user=None, tax="VAT", tax_value="FR40303265045")
+    theirs = [tax_id.as_upstream() for tax_id in customer.tax_ids.order_by("position", "id")]
+
+    response = admin_client.post(url, {**form, "tax_ids-0-tax_value": f"{form['tax_ids-0-tax_value']}1"})
+
+    assert response.status_code == 200
+    assert "changed this customer's tax IDs while you were editing" in unescape(response.content.decode())
+    customer.refresh_from_db()
+    assert customer.version == 2
+    assert [tax_id.as_upstream() for tax_id in customer.tax_ids.order_by("position", "id")] == theirs
+
+
+def test_an_invalid_tax_id_is_refused_in_the_admin_as_on_our_pages(admin_client, pulled):
+    customer = Customer.objects.filter(tax_ids__isnull=False).order_by("pk").first()
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    form = opened_admin_form(admin_client, url)
+
+    response = admin_client.post(url, {**form, "tax_ids-0-tax": "VAT", "tax_ids-0-tax_value": "FR00000000000"})
+
+    assert response.status_code == 200
+    assert "Not a valid VAT" in response.content.decode()
+    customer.refresh_from_db()
+    assert (customer.version, Change.objects.filter(record_id=customer.pk).exists()) == (1, False)
