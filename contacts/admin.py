@@ -1,14 +1,13 @@
-from django import forms
 from django.contrib import admin
 
-from backoffice.sync.admin import MirroredRecordAdmin
+from backoffice.sync.admin import MirroredRecordAdmin, MirroredRecordAdminForm
 
 from .links import contact_edit_errors
 from .models import Contact, KoyweLink, PrioticketLink
 from .services import contact_update
 
 
-class ContactAdminForm(forms.ModelForm):
+class ContactAdminForm(MirroredRecordAdminForm):
     def clean(self):
         """What a target the contact is linked to (Prioticket, Koywe) would refuse, on its field: as on our pages."""
         cleaned = super().clean()
@@ -28,8 +27,9 @@ class ContactAdmin(MirroredRecordAdmin):
     raw_id_fields = ("customer",)
     readonly_fields = ("id", "created_at", "updated_at", "sync_status", "sync_error", "last_synced")
 
-    def update(self, *, record, user, data: dict) -> None:
-        contact_update(contact=record, user=user, data=data)  # what a linked target would refuse is refused
+    def update(self, *, record, user, data: dict, expected_version: int) -> None:
+        # What a linked target would refuse is refused.
+        contact_update(contact=record, user=user, data=data, expected_version=expected_version)
 
 
 class TargetLinkAdmin(admin.ModelAdmin):

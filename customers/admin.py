@@ -1,20 +1,100 @@
-from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminURLFieldWidget
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
-from backoffice.sync.admin import MirroredRecordAdmin
+from backoffice.sync.admin import MirroredRecordAdmin, MirroredRecordAdminForm
+from backoffice.templatetags.backoffice import upstream_value
 from backoffice.web_urls import WebURLField, WebURLValidator
 
+from . import tax_review
 from .models import Customer, TaxId
+
+
+class TaxIdInlineFormSet(BaseInlineFormSet):
+    """A customer's tax IDs as the admin's inline edits them, saved whole through tax_review as our pages save them.
+
+    Each row carries the values it was opened with, so a list someone else changed meanwhile is refused, not
+    reverted; a new or changed value is checked as on our pages (refused if invalid, stored in its normal form).
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        for name in ("position", "tax", "tax_value"):
+            form.fields[name].show_hidden_initial = True
+
+    def clean(self):
+        super().clean()
+        self.tax_ids: list[dict] | None = None
+        if self.instance._state.adding:
+            return
+        # A row someone else removed meanwhile fails on its id: that too is a list changed since it was opened.
+        if not self.has_changed() and not any("id" in form.errors for form in self.initial_forms):
+            return
+        seen = self.seen()
+        if seen is None:
+            raise ValidationError("This form does not say which tax IDs it was opened with: reload the page.")
+        try:
+            customer = tax_review.tax_ids_as_seen(customer=self.instance, seen=seen)
+        except tax_review.TaxIdsChanged as changed:
+            now = upstream_value(changed.tax_ids) if changed.tax_ids else "none"
+            raise ValidationError(f"{changed} They are now: {now}. Reload the page to edit them.") from None
+        if any(self.errors):
+            return
+        edited, typed = [], []
+        for index, form in enumerate(self.forms):
+            if self._should_delete_form(form) or not (index < self.initial_form_count() or form.has_changed()):
+                continue
+            if {"tax", "tax_value"} & set(form.changed_data):
+                exclude = None if form.instance._state.adding else form.instance
+                try:
+                    accepted = tax_review.check_new_value(
+                        customer=customer,
+                        tax=form.cleaned_data["tax"],
+                        tax_value=form.cleaned_data["tax_value"],
+                        exclude=exclude,
+                    )
+                except ValidationError as refused:
+                    form.add_error(None, refused)
+                    continue
+                form.cleaned_data.update(tax=accepted.tax, tax_value=accepted.tax_value)
+                typed.append(f"{accepted.tax} {accepted.tax_value}")
+            edited.append((form.cleaned_data["position"], index, form))
+        if any(self.errors):
+            return
+        self.tax_ids = [
+            {"tax": form.cleaned_data["tax"], "tax_value": form.cleaned_data["tax_value"]}
+            for _, _, form in sorted(edited, key=lambda row: row[:2])
+        ]
+        # check_new_value compares each value with the rows saved; two rows typed alike are compared here.
+        twice = sorted({value for value in typed if typed.count(value) > 1})
+        if twice:
+            raise ValidationError(f"Typed twice: {', '.join(twice)}. A customer has each tax ID once.")
+
+    def seen(self) -> list[dict] | None:
+        """The tax IDs as the form was opened, in order; None for a post without them (not from the admin's page)."""
+        seen = []
+        for form in self.initial_forms:
+            opened = {
+                name: form.fields[name]
+                .hidden_widget()
+                .value_from_datadict(self.data, self.files, form.add_initial_prefix(name))
+                for name in ("tax", "tax_value")
+            }
+            if None in opened.values():
+                return None
+            seen.append(opened)
+        return seen
 
 
 class TaxIdInline(admin.TabularInline):
     model = TaxId
+    formset = TaxIdInlineFormSet
     extra = 0
     fields = ("position", "tax", "tax_value")
 
 
-class CustomerAdminForm(forms.ModelForm):
+class CustomerAdminForm(MirroredRecordAdminForm):
     # http and https only, as on our pages; the widget's "Currently:" link too (Django's would take ftp).
     logo = WebURLField(
         required=False,
@@ -33,3 +113,13 @@ class CustomerAdmin(MirroredRecordAdmin):
     search_fields = ("name", "id_crm", "id_erp", "id_accounting", "tax_ids__tax_value")
     readonly_fields = ("id", "workspace_id", "created_at", "updated_at", "sync_status", "sync_error", "last_synced")
     inlines = [TaxIdInline]
+
+    def save_formset(self, request, form, formset, change):
+        if not change or not isinstance(formset, TaxIdInlineFormSet):
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # only what changed, for the admin's log: the rows are written by tax_review
+        if formset.tax_ids is not None:
+            # One edit of the whole list: version, change history, review resets and the push, as on our pages.
+            tax_review.tax_ids_replace(
+                customer=form.instance, user=request.user, tax_ids=formset.tax_ids, seen=formset.seen()
+            )

@@ -354,6 +354,38 @@ def tax_id_remove(*, tax_id: TaxId, user) -> Customer:
     )
 
 
+class TaxIdsChanged(Exception):
+    """The customer's tax IDs changed since the editor saw them: saving the edited list would revert that."""
+
+    def __init__(self, customer: Customer, tax_ids: list[dict]):
+        super().__init__("Someone else changed this customer's tax IDs while you were editing them.")
+        self.customer = customer
+        self.tax_ids = tax_ids
+
+
+def tax_ids_as_seen(*, customer: Customer, seen: list[dict] | None) -> Customer:
+    """The customer, locked, if its tax IDs are still `seen` (in order); raises TaxIdsChanged if not.
+
+    `seen` None (the editor's starting list is not known) counts as changed: ask, not guess.
+    """
+    customer, rows = _current_list(customer)
+    now = [row.as_upstream() for row in rows]
+    if now != seen:
+        raise TaxIdsChanged(customer, now)
+    return customer
+
+
+@transaction.atomic
+def tax_ids_replace(*, customer: Customer, user, tax_ids: list[dict], seen: list[dict] | None) -> Customer:
+    """Make the customer's tax IDs `tax_ids`, in order, in one edit: Django admin's inline edits the whole list.
+
+    `seen` is the list the editor started from: when it changed since, TaxIdsChanged is raised and nothing
+    saved, so nobody's edit is reverted. Each new or changed value must have been accepted by `check_new_value`.
+    """
+    customer = tax_ids_as_seen(customer=customer, seen=seen)
+    return _save_list(customer=customer, user=user, rows=tax_ids)
+
+
 @transaction.atomic
 def tax_id_move(*, tax_id: TaxId, user, offset: int) -> Customer:
     """Move a tax ID up (-1) or down (+1) the customer's list; the first one is the main one."""

@@ -210,8 +210,8 @@ def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
 
     Staff edits go through `record_update`, which bumps `version`, so the UPDATE is guarded by the
     version read before the PATCH; it changes nothing (and this returns False) if an edit came in
-    between. Rows of related tables (a customer's tax IDs) can also be written on their own, by the
-    admin's inline, without touching the version: they are read again and must still be as sent.
+    between. Rows of related tables (a customer's tax IDs) are read again too and must still be as
+    sent: a write of those rows that bypassed `record_update` would not have moved the version.
     """
     if any(mirror.value(record, name) != sent_values[name] for name in mirror.related):
         return False
