@@ -40,14 +40,20 @@ def redact(text: str) -> str:
     return text
 
 
-# What each of _TOKEN_SHAPES' patterns must contain (case-folded) to match.
+# What each of _TOKEN_SHAPES' patterns must contain to match, as its (?i) reads text: the long s is an "s", the
+# Kelvin sign a "k" (casefold() does the same). casefold() is 9 times faster than a search on a usual body, but
+# copies the text at up to 13 bytes a character: past CASEFOLD_MAX characters the search is used.
 _TOKEN_HINTS = ("bearer", "access_token", "qwoty_", "qwt_")
+_TOKEN_HINTS_SEARCH = re.compile("(?i)" + "|".join(_TOKEN_HINTS))
+CASEFOLD_MAX = 64 * 1024
 # What a _URL_PASSWORD match looks like once JSON-encoded: no "/" between "://" and "@".
 _URL_PASSWORD_HINT = re.compile(r"://[^/]*@")
 
 
 def _may_hold_token_shape(text: str) -> bool:
-    folded = text.casefold()  # as the regex's (?i) reads it: the long s is an "s", the Kelvin sign a "k"
+    if len(text) > CASEFOLD_MAX:
+        return _TOKEN_HINTS_SEARCH.search(text) is not None
+    folded = text.casefold()
     return any(hint in folded for hint in _TOKEN_HINTS)
 
 

@@ -137,3 +137,12 @@ def test_djangos_own_loggers_print_each_record_once_and_redacted():
     assert result.returncode == 0, result.stderr
     assert "qwt_prod_leaked_123" not in result.stderr
     assert result.stderr.count(f"token {REDACTED}") == 1
+
+
+@pytest.mark.parametrize("padding", [0, 70_000], ids=["usual-body", "past-the-casefold-limit"])
+def test_token_shapes_are_found_however_their_letters_are_spelt_in_a_body_of_any_length(padding):
+    # re's (?i) reads the long s as an "s" and the Kelvin sign as a "k": so must the cheap check before it.
+    body = "é" * padding + '{"acce\u017f\u017f_to\u212aen": "opaque-value-123", "auth": "BEARER abc.def"}'
+    redacted = redact(body)
+    assert "opaque-value-123" not in redacted
+    assert "abc.def" not in redacted
