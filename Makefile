@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install chromium run test lint format chaos bench bench-push bench-ui bench-taxids clean
+.PHONY: install chromium redis run test lint format chaos bench bench-push bench-ui bench-taxids clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,13 @@ install: $(STAMP)
 chromium:  ## Debian's Chromium for the browser tests: apt-get when root, else the command to run
 	scripts/ensure-chromium
 
+redis:  ## a local Redis for the push tests on RQ: started (installed when root) if none answers
+	scripts/ensure-redis
+
 run: install  ## sandbox + migrate + pull + demo users + web server + worker
 	DEBUG=true $(BIN)/python manage.py run_demo
 
-test: chromium install  ## the whole suite (DATABASE_URL picks the database; SQLite by default)
+test: chromium redis install  ## the whole suite (DATABASE_URL picks the database; SQLite by default)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 chaos: install  ## 2,000 concurrent edits against a failing upstream and killed workers; nothing may be lost

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "backoffice.sync",
     "customers",
     "contacts",
@@ -217,7 +218,21 @@ KOYWE_MERCHANT_ID = upstream("KOYWE_MERCHANT_ID", SANDBOX_CREDENTIALS["KOYWE_MER
 # Requests per second to each secondary target, shared by all workers; 0 = unlimited.
 SECONDARY_PUSH_RATE_PER_SECOND = env.float("SECONDARY_PUSH_RATE_PER_SECOND", default=10.0)
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The task queue: the database (the embedded default: a push's task row commits or rolls back with the
+# edit, it is the outbox) or Redis through RQ, for several worker nodes. With RQ a push is queued once its
+# edit has committed; the record row stays the outbox and the sweep re-queues a push whose job was lost.
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="database")
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300}}
+TASK_BACKENDS = {
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": list(RQ_QUEUES)},
+}
+if TASKS_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND is {TASKS_BACKEND!r}: use one of {', '.join(TASK_BACKENDS)}.")
+TASKS = {"default": TASK_BACKENDS[TASKS_BACKEND]}
+# RQ workers (`manage.py rqworker-pool default --num-workers N`): django-tasks' job class, our worker class.
+RQ = {"JOB_CLASS": "django_tasks_rq.backend.Job", "WORKER_CLASS": "backoffice.sync.queue.PushWorker"}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

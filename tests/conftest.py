@@ -7,6 +7,7 @@ from backoffice.health import forget_upstream_check
 from backoffice.qwoty.sandbox import SandboxServer
 from backoffice.sync.connectors.http import ClientCredentials
 from tests.browser import chromium, push_worker, staff  # noqa: F401  (the browser tests' fixtures)
+from tests.queues import use_queue
 from tests.sandbox_control import Sandbox
 
 # Shaped like a production token so redaction tests catch any leak of it.
@@ -41,30 +42,17 @@ def sandbox(sandbox_server):
     return sandbox_server
 
 
-def drain_push_queue(*, max_seconds: float = 20.0) -> int:
-    """Run the real worker (`db_worker --batch`) until no push task is queued, delayed ones included.
-
-    Returns how many worker rounds it took. Fails the test rather than looping for ever.
-    """
-    import time
-
-    from django.core.management import call_command
-    from django_tasks_db.models import DBTaskResult
-
-    deadline = time.monotonic() + max_seconds
-    rounds = 0
-    while DBTaskResult.objects.filter(status="READY").exists():
-        if time.monotonic() > deadline:
-            pytest.fail("push queue did not drain in time")
-        call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
-        rounds += 1
-        time.sleep(0.005)
-    return rounds
+@pytest.fixture
+def task_queue(settings):
+    """The task queue: the database's, the embedded default. Push tests override this fixture to run on
+    both backends (`tests/queues.py`)."""
+    return use_queue("database", settings)
 
 
 @pytest.fixture
-def drain():
-    return drain_push_queue
+def drain(task_queue):
+    """Run the real worker until no push task is queued, delayed ones included (fails the test past 20 s)."""
+    return task_queue.drain
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from backoffice.qwoty.errors import QwotyUnsafePath
 from backoffice.qwoty.sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
@@ -21,8 +20,16 @@ from contacts.links import link_save, new_link
 from contacts.models import Contact, KoyweLink, PrioticketLink
 from contacts.services import contact_update
 from tests.conftest import TEST_TOKEN
+from tests.queues import BACKENDS, use_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=BACKENDS, autouse=True)
+def task_queue(request, settings):
+    """Every push test here runs on the database queue and on Redis (RQ)."""
+    return use_queue(request.param, settings)
+
 
 VALID_CL_RUT = "76.086.428-5"
 VALID_CL_PHONE = "+56 9 6123 4567"
@@ -107,17 +114,17 @@ def test_a_staff_edit_of_a_linked_contact_reaches_every_target(contact, drain, s
     assert PrioticketLink.objects.get().sync_status == KoyweLink.objects.get().sync_status == SyncStatus.SYNCED
 
 
-def test_a_rolled_back_edit_pushes_nothing_to_the_linked_targets(contact, drain, staff, pulled):
+def test_a_rolled_back_edit_pushes_nothing_to_the_linked_targets(contact, drain, staff, pulled, task_queue):
     link_prioticket(contact, staff)
     drain()
     pulled.clear_log()
-    DBTaskResult.objects.all().delete()
+    task_queue.forget()
 
     with transaction.atomic():
         contact_update(contact=contact, user=staff, data={"first_name": "Never"})
         transaction.set_rollback(True)
 
-    assert not DBTaskResult.objects.exists()
+    assert not task_queue.tasks()
     assert PrioticketLink.objects.get().sync_status == SyncStatus.SYNCED
     drain()
     assert not pulled.received("PUT")
@@ -240,13 +247,13 @@ def test_koywe_gets_its_fields_on_its_path(contact, drain, staff, pulled):
         ({"business_type": "COMPANY", "document_type": "DNI", "document_number": "1"}, "document_type", "company"),
     ],
 )
-def test_a_link_koywe_would_refuse_is_refused_in_the_form(contact, staff, pulled, fields, field, message):
+def test_a_link_koywe_would_refuse_is_refused_in_the_form(contact, staff, pulled, fields, field, message, task_queue):
     contact = set_phone(contact, None, pulled)
     with pytest.raises(ValidationError) as refused:
         link_koywe(contact, staff, **fields)
     assert message in " ".join(refused.value.message_dict[field])
     assert not KoyweLink.objects.exists()
-    assert not DBTaskResult.objects.exists()
+    assert not task_queue.tasks()
 
 
 def test_a_contact_edit_koywe_would_refuse_is_refused_and_nothing_is_saved(contact, staff, pulled):
@@ -262,13 +269,13 @@ def test_a_contact_edit_koywe_would_refuse_is_refused_and_nothing_is_saved(conta
     assert Contact.objects.get(pk=contact.pk).phone == "+56 9 8765 4321"
 
 
-def test_an_edit_made_while_the_put_is_in_flight_is_sent_next(contact, drain, staff, pulled):
+def test_an_edit_made_while_the_put_is_in_flight_is_sent_next(contact, drain, staff, pulled, task_queue):
     link = link_prioticket(contact, staff)
     drain()
     pulled.clear_log()
     pulled.faults(latency_ms=400)
     contact_update(contact=contact, user=staff, data={"first_name": "First"})
-    DBTaskResult.objects.filter(task_path__endswith=".push_record").delete()  # only the link's push, not Qwoty's
+    task_queue.forget("push_record")  # only the link's push, not Qwoty's
     result = {}
     pusher = threading.Thread(target=lambda: result.update(outcome=links.push_now("prioticket", link.pk)))
     pusher.start()
@@ -286,9 +293,9 @@ def test_an_edit_made_while_the_put_is_in_flight_is_sent_next(contact, drain, st
     assert link.sync_status == SyncStatus.SYNCED
 
 
-def test_the_sweep_requeues_a_link_left_pushing_by_a_dead_worker(contact, drain, staff, pulled, settings):
+def test_the_sweep_requeues_a_link_left_pushing_by_a_dead_worker(contact, drain, staff, pulled, settings, task_queue):
     link = link_prioticket(contact, staff)
-    DBTaskResult.objects.all().delete()  # the task died with its worker
+    task_queue.forget()  # the task died with its worker
     long_ago = timezone.now() - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS + 1)
     PrioticketLink.objects.filter(pk=link.pk).update(sync_status=SyncStatus.PUSHING, pushing_since=long_ago)
 
@@ -425,9 +432,9 @@ def test_an_unreadable_token_lifetime_serves_one_call():
     assert [_seconds(v) for v in ("3600", 60, "3600s", None, [1], -5)] == [3600.0, 60.0, 0.0, 0.0, 0.0, 0.0]
 
 
-def test_an_edit_during_a_failing_put_keeps_the_backoff_and_the_count(contact, drain, staff, pulled):
+def test_an_edit_during_a_failing_put_keeps_the_backoff_and_the_count(contact, drain, staff, pulled, task_queue):
     link = link_prioticket(contact, staff)
-    DBTaskResult.objects.all().delete()
+    task_queue.forget()
     connectors.get("prioticket").client().auth.token()  # the outage below is for the PUT
     pulled.faults(outage=True, latency_ms=400)
     result = {}
@@ -442,9 +449,9 @@ def test_an_edit_during_a_failing_put_keeps_the_backoff_and_the_count(contact, d
     assert link.next_push_at > timezone.now() - timedelta(seconds=1)
 
 
-def test_a_link_unlinked_while_its_put_is_in_flight_is_not_queued_again(contact, drain, staff, pulled):
+def test_a_link_unlinked_while_its_put_is_in_flight_is_not_queued_again(contact, drain, staff, pulled, task_queue):
     link = link_prioticket(contact, staff)
-    DBTaskResult.objects.all().delete()
+    task_queue.forget()
     pulled.faults(latency_ms=400)
     result = {}
     pusher = threading.Thread(target=lambda: result.update(outcome=links.push_now("prioticket", link.pk)))
@@ -453,12 +460,12 @@ def test_a_link_unlinked_while_its_put_is_in_flight_is_not_queued_again(contact,
     PrioticketLink.objects.all().delete()
     pusher.join()
     assert result["outcome"] == targets.PUSHED
-    assert not DBTaskResult.objects.filter(task_path__endswith=".push_link").exists()
+    assert "push_link" not in [task.name for task in task_queue.tasks()]
 
 
-def test_the_sweep_requeues_a_new_link_whose_task_died_before_the_claim(contact, drain, staff, pulled):
+def test_the_sweep_requeues_a_new_link_whose_task_died_before_the_claim(contact, drain, staff, pulled, task_queue):
     link = link_prioticket(contact, staff)
-    DBTaskResult.objects.all().delete()
+    task_queue.forget()
     PrioticketLink.objects.filter(pk=link.pk).update(next_push_at=None)
     assert push.sweep()["overdue_links"] == 1
     drain()

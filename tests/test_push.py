@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from backoffice.models import Change
 from backoffice.qwoty.client import QwotyClient
@@ -22,8 +21,15 @@ from contacts.services import contact_update
 from customers.models import Customer, TaxId
 from customers.services import customer_update
 from tests.conftest import TEST_TOKEN
+from tests.queues import BACKENDS, use_queue
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=BACKENDS, autouse=True)
+def task_queue(request, settings):
+    """Every push test here runs on the database queue and on Redis (RQ)."""
+    return use_queue(request.param, settings)
 
 
 @pytest.fixture
@@ -39,9 +45,9 @@ def upstream(sandbox, resource, pk):
     return sandbox.api("GET", f"{resource}/{pk}").json()["data"]
 
 
-def test_pull_enqueues_nothing(pulled):
+def test_pull_enqueues_nothing(pulled, task_queue):
     assert Customer.objects.exists()
-    assert not DBTaskResult.objects.exists()
+    assert not task_queue.tasks()
     assert not Customer.objects.exclude(sync_status=SyncStatus.SYNCED).exists()
 
 
@@ -71,11 +77,11 @@ def test_clearing_a_field_sends_null(pulled, drain, staff):
     assert upstream(pulled, "contacts", contact.pk)["id_crm"] is None
 
 
-def test_ten_edits_before_the_worker_runs_send_one_patch(pulled, drain, staff):
+def test_ten_edits_before_the_worker_runs_send_one_patch(pulled, drain, staff, task_queue):
     catalog = Catalog.objects.first()
     for n in range(10):
         catalog_update(catalog=catalog, user=staff, data={"reference": f"REF-{n}"})
-    assert DBTaskResult.objects.count() == 1  # one task per pending episode, not per edit
+    assert len(task_queue.tasks()) == 1  # one task per pending episode, not per edit
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"reference": "REF-9"}]
 
@@ -91,7 +97,7 @@ def test_an_edit_undone_before_the_push_sends_nothing(pulled, drain, staff):
     assert catalog.sync_status == SyncStatus.SYNCED
 
 
-def test_a_rolled_back_edit_pushes_nothing(pulled, drain, staff):
+def test_a_rolled_back_edit_pushes_nothing(pulled, drain, staff, task_queue):
     catalog = Catalog.objects.first()
 
     @transaction.atomic
@@ -101,20 +107,20 @@ def test_a_rolled_back_edit_pushes_nothing(pulled, drain, staff):
 
     with pytest.raises(RuntimeError):
         edit_then_fail()
-    assert not DBTaskResult.objects.exists()
+    assert not task_queue.tasks()
     drain()
     assert patches(pulled) == []
     catalog.refresh_from_db()
     assert (catalog.name, catalog.sync_status) != ("Never", SyncStatus.PENDING)
 
 
-def test_applying_the_answer_does_not_echo(pulled, drain, staff):
+def test_applying_the_answer_does_not_echo(pulled, drain, staff, task_queue):
     contact = Contact.objects.first()
     contact_update(contact=contact, user=staff, data={"role": ["buyer", "billing"]})
     drain()
     drain()
     assert len(patches(pulled)) == 1
-    assert DBTaskResult.objects.filter(status="READY").count() == 0
+    assert not task_queue.tasks()
 
 
 def test_customer_id_is_never_sent_and_cannot_change(pulled, drain, staff):
@@ -223,7 +229,7 @@ def test_transient_errors_are_retried_until_synced(pulled, drain, staff):
     assert (catalog.sync_status, catalog.push_attempts, catalog.sync_error) == (SyncStatus.SYNCED, 0, "")
 
 
-def test_retry_after_is_honoured(pulled, staff, settings):
+def test_retry_after_is_honoured(pulled, staff, settings, task_queue):
     pulled.faults(script=[{"status": 429, "retry_after": 30}])
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=staff, data={"name": "Later"})
@@ -231,7 +237,7 @@ def test_retry_after_is_honoured(pulled, staff, settings):
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.PENDING
     assert catalog.next_push_at >= timezone.now() + timedelta(seconds=29)
-    delayed = DBTaskResult.objects.filter(status="READY").order_by("-enqueued_at").first()
+    delayed = max(task_queue.tasks(), key=lambda task: task.run_after or timezone.now())
     assert delayed.run_after >= timezone.now() + timedelta(seconds=29)
     assert push.push_now("catalogs", catalog.pk) == targets.NOT_DUE  # an early duplicate task sends nothing
     assert len(patches(pulled)) == 1
@@ -400,12 +406,12 @@ def test_tax_ids_changed_in_qwoty_meanwhile_come_back_with_the_answer(pulled, dr
     assert customer.last_synced["tax_ids"] == theirs
 
 
-def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, staff, settings):
+def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, staff, settings, task_queue):
     settings.QWOTY_PUSH_STALE_SECONDS = 5
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=staff, data={"name": "Orphaned"})
     # A worker claimed it, then died: its task is gone, the record says pushing.
-    DBTaskResult.objects.all().delete()
+    task_queue.forget()
     Catalog.objects.filter(pk=catalog.pk).update(
         sync_status=SyncStatus.PUSHING, pushing_since=timezone.now() - timedelta(seconds=6)
     )
@@ -416,11 +422,11 @@ def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, st
     assert upstream(pulled, "catalogs", catalog.pk)["name"] == "Orphaned"
 
 
-def test_sweep_requeues_a_pending_record_whose_task_was_lost(pulled, drain, staff, settings):
+def test_sweep_requeues_a_pending_record_whose_task_was_lost(pulled, drain, staff, settings, task_queue):
     settings.QWOTY_PUSH_STALE_SECONDS = 5
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=staff, data={"name": "Lost task"})
-    DBTaskResult.objects.all().delete()
+    task_queue.forget()
     assert push.sweep()["overdue"] == 0  # not overdue yet
     Catalog.objects.filter(pk=catalog.pk).update(next_push_at=timezone.now() - timedelta(seconds=6))
     assert push.sweep()["overdue"] == 1
@@ -456,11 +462,11 @@ def test_pushes_never_go_faster_than_the_rate_limit(pulled, drain, staff, settin
     assert time.monotonic() - started >= (len(catalogs) - 1) / 5
 
 
-def test_sweep_requeues_a_pending_record_with_no_due_time(pulled, drain, staff):
+def test_sweep_requeues_a_pending_record_with_no_due_time(pulled, drain, staff, task_queue):
     """A worker killed between taking the task and claiming the record leaves it pending, with no task."""
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=staff, data={"name": "Never claimed"})
-    DBTaskResult.objects.all().delete()
+    task_queue.forget()
     Catalog.objects.filter(pk=catalog.pk).update(next_push_at=None)
     assert push.sweep()["overdue"] == 1
     assert push.sweep()["overdue"] == 0  # it is due now: not queued again at every sweep

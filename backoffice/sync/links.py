@@ -20,7 +20,7 @@ from django.utils import timezone
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyUnsafePath
 from backoffice.redaction import redact_data, redact_json, redact_url
 
-from . import connectors, statements
+from . import connectors, queue, statements
 from .models import PushAttempt, SyncStatus, stored_response
 from .targets import (
     FAILED,
@@ -69,11 +69,10 @@ def mark_dirty(connector, link) -> None:
 
 
 def enqueue(target: str, link_id, *, run_after=None) -> None:
-    """Queue a push task; with the database queue it commits or rolls back with the change (the outbox)."""
+    """Queue a push task (with the database queue, in the change's transaction: see queue.py)."""
     from .tasks import push_link
 
-    task = push_link.using(run_after=run_after) if run_after else push_link
-    task.enqueue(target, link_id)
+    queue.enqueue(push_link, target, link_id, run_after=run_after)
 
 
 def retry(connector, link) -> bool:

@@ -27,7 +27,7 @@ from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
 from backoffice.redaction import redact_data, redact_json, redact_url
 
-from . import links, statements
+from . import links, queue, statements
 from . import mirror as mirrors
 from .context import applying_upstream
 from .models import PushAttempt, SyncStatus, TargetState, stored_response
@@ -77,11 +77,10 @@ def mark_dirty(record) -> bool:
 
 
 def enqueue_push(resource: str, record_id, *, run_after=None) -> None:
-    """Queue a push task. With the database queue this row commits or rolls back with the edit (the outbox)."""
+    """Queue a push task (with the database queue, in the edit's transaction: see queue.py)."""
     from .tasks import push_record
 
-    task = push_record.using(run_after=run_after) if run_after else push_record
-    task.enqueue(resource, str(record_id))
+    queue.enqueue(push_record, resource, str(record_id), run_after=run_after)
 
 
 def retry(record) -> bool:

@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from traceback import format_exception
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -56,6 +56,11 @@ class Command(BaseCommand):
         parser.add_argument("--queue-name", default="default")
 
     def handle(self, *args, threads, interval, queue_name, **options):
+        if settings.TASKS_BACKEND != "database":
+            raise CommandError(
+                f"qwoty_worker runs the database queue; TASKS_BACKEND is {settings.TASKS_BACKEND!r}: "
+                "run `manage.py rqworker-pool default --num-workers N` instead."
+            )
         # Each thread keeps its connection: reconnecting for every push costs more than the
         # push's own queries (on PostgreSQL).
         settings.DATABASES[DEFAULT_DB_ALIAS].update(CONN_MAX_AGE=None, CONN_HEALTH_CHECKS=True)

@@ -1,0 +1,63 @@
+"""Putting a push on the task queue, whichever backend TASKS_BACKEND picked.
+
+The database queue (the embedded default) writes its task row in the edit's own transaction: the edit
+and its push commit or roll back together. Redis cannot join that transaction, so with RQ a push is
+queued once the edit has committed, and a failure to reach Redis then is logged, not raised: the edit
+is saved and its record is `pending` with a due time, which is what the sweep looks for. The record
+row is the outbox either way; the queue only says when to look at it.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import connections, transaction
+from django_tasks_db import DatabaseBackend
+from redis.exceptions import RedisError
+from rq.worker import SimpleWorker
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(task, *args, run_after=None) -> None:
+    """Queue `task(*args)`, not before `run_after`; within the caller's transaction where the queue can be."""
+    in_database = isinstance(task.get_backend(), DatabaseBackend)
+    if run_after:
+        # RQ keeps a delayed job's time in whole seconds, rounded down: a retry due at 12:00:03.4 would run
+        # at 12:00:03.0, find its record not due yet, and end; the record would wait for the sweep.
+        task = task.using(run_after=run_after if in_database else _next_whole_second(run_after))
+    if in_database:
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(partial(_enqueue_committed, task, args))
+
+
+def _next_whole_second(moment: datetime) -> datetime:
+    return moment if moment.microsecond == 0 else moment.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def _enqueue_committed(task, args) -> None:
+    try:
+        task.enqueue(*args)
+    except RedisError as exc:
+        # Saved, pending, due: the sweep queues it again once it is overdue (QWOTY_PUSH_STALE_SECONDS).
+        logger.warning("Could not queue %s%s (%s): the sweep will queue it again", task.name, args, exc)
+
+
+def close_unusable_connections(**kwargs) -> None:
+    """After a task: drop database connections that broke or outlived CONN_MAX_AGE, as a request would."""
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()
+
+
+class PushWorker(SimpleWorker):
+    """RQ's worker for our tasks (settings.RQ): jobs run in the worker process (RQ's default forks one, with
+    new database connections, per job), and no pubsub channel. We never send RQ's remote commands through
+    it, and its listener thread, blocked up to 60 s in a read, held every worker's exit for that long (seen
+    with rq 3.0 and redis-py 8.2)."""
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
