@@ -62,6 +62,16 @@ def test_contact_search_matches_email_customer_and_full_name(sales):
     assert names(sales.get(url, {"q": "inès girard"})) == ["Inès Girard"]
 
 
+def test_customer_search_ignores_case_and_accents(sales):
+    factories.CustomerFactory(name="González Müller SA")
+    factories.CustomerFactory(name="Gonzalez Ltda")
+    factories.CustomerFactory(name="Mullerova sro")
+    url = reverse("customer-list")
+    assert sorted(names(sales.get(url, {"q": "gonzalez"}))) == ["Gonzalez Ltda", "González Müller SA"]
+    assert names(sales.get(url, {"q": "GONZÁLEZ MULLER"})) == ["González Müller SA"]
+    assert sorted(names(sales.get(url, {"q": "müller"}))) == ["González Müller SA", "Mullerova sro"]
+
+
 def test_filters_narrow_each_list(sales):
     factories.CustomerFactory(name="Company one", type=Customer.Type.COMPANY)
     factories.CustomerFactory(name="Person one", type=Customer.Type.INDIVIDUAL)
