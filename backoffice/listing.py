@@ -4,6 +4,8 @@ Pagination reads the ids of the page and of at most COUNT_CAP rows after it: tha
 next page exists and how many rows follow, so a keystroke never costs an unbounded COUNT(*).
 """
 
+import functools
+import operator
 import re
 import uuid
 from dataclasses import dataclass
@@ -157,13 +159,6 @@ def matching_all(query: str, term_matches) -> Q:
     return condition
 
 
-def icontains_any(term: str, fields: tuple[str, ...]) -> Q:
-    condition = Q()
-    for name in fields:
-        condition |= Q(**{f"{name}__icontains": term})
-    return condition
-
-
 def folded_contains_any(term: str, fields: tuple[str, ...]) -> Q:
     """One of `fields` contains `term`, whatever the case and accents of either ("muller" finds "Müller").
 
@@ -173,6 +168,20 @@ def folded_contains_any(term: str, fields: tuple[str, ...]) -> Q:
     for name in fields:
         condition |= folded_contains(name, term)
     return condition
+
+
+def matching_any(model, *conditions: Q) -> Q:
+    """Rows of `model` matching one of `conditions`, in the shape each database's planner reads quickest.
+
+    SQLite: one OR, which a scan in the list's order stops reading once a page is full (a word in thousands of
+    names fills it within a few hundred rows). PostgreSQL: `pk IN (a UNION b ...)`, a part per condition, each read
+    from its own index. There an OR of a trigram match with a subquery or another table's column cannot use the
+    trigram index, and folds every row instead.
+    """
+    if connection.vendor != "postgresql":
+        return functools.reduce(operator.or_, conditions)
+    first, *others = (model.objects.filter(condition).order_by().values("pk") for condition in conditions)
+    return Q(pk__in=first.union(*others))
 
 
 class _EqualsAny(Lookup):

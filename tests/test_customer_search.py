@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from backoffice import folding
 from backoffice.folding import folded_contains
 from catalogs.models import Catalog
+from catalogs.selectors import catalog_list
 from contacts.models import Contact
+from contacts.selectors import contact_list
 from customers import search_index
 from customers.models import Customer, TaxId
 from customers.selectors import customer_list
@@ -192,6 +194,9 @@ def thousands_of_records():
     ("select", "index"),
     [
         (lambda: customer_list(q="gonzalez"), "customers_customer_folded"),
+        (lambda: contact_list(q="gonzalez"), "contacts_contact_folded"),
+        (lambda: contact_list(q="gonzalez"), "customers_customer_folded"),  # the customer's name
+        (lambda: catalog_list(q="gonzalez"), "catalogs_catalog_folded"),
         (lambda: Customer.objects.filter(folded_contains("name", "gonzalez")), "customers_customer_folded"),
     ],
 )
