@@ -277,6 +277,17 @@ def test_a_nul_in_a_search_word_is_no_error():
     found("\x00123")  # answers (what SQLite's LIKE makes of a NUL is its business), never a 500
 
 
+def rebuild_table(model, field_name: str) -> None:
+    """Rebuild `model`'s table as SQLite alters a column: widened, then back (Django copies it into a new table)."""
+    old = model._meta.get_field(field_name)
+    wider = old.clone()
+    wider.set_attributes_from_name(field_name)
+    wider.max_length = old.max_length + 1
+    with connection.schema_editor() as editor:
+        editor.alter_field(model, old, wider)
+        editor.alter_field(model, wider, old)
+
+
 @sqlite_only
 @pytest.mark.django_db(transaction=True)
 def test_a_migration_can_rebuild_both_tables_and_then_reinstall_the_index():
@@ -285,13 +296,7 @@ def test_a_migration_can_rebuild_both_tables_and_then_reinstall_the_index():
     acme = factories.CustomerFactory(name="Acmé 2000")
     TaxId.objects.create(customer=acme, tax="eu_vat", tax_value="FR40303265045")
     for model, name in ((TaxId, "tax_value"), (Customer, "name")):
-        old = model._meta.get_field(name)
-        wider = old.clone()
-        wider.set_attributes_from_name(name)
-        wider.max_length = old.max_length + 1
-        with connection.schema_editor() as editor:
-            editor.alter_field(model, old, wider)
-            editor.alter_field(model, wider, old)
+        rebuild_table(model, name)
     assert search_index.check_triggers(None, databases=["default"])  # the rebuilt tables lost theirs
     assert folding.check_shadow_columns(None, databases=["default"])  # and the customers their folded columns
     with connection.schema_editor() as editor:

@@ -18,6 +18,7 @@ from contacts.models import Contact
 from contacts.selectors import contact_list
 from customers.selectors import customer_list
 from tests import factories
+from tests.test_customer_search import rebuild_table
 
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's folded shadow columns")
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's qwoty_fold()")
@@ -154,13 +155,7 @@ def test_a_migration_that_rebuilds_a_table_must_reinstall_its_folded_columns(fol
     """How SQLite alters a column: a new table, the rows copied, the old one dropped (and its extra columns and
     triggers with it). The check names what is missing and how to restore it."""
     assert folding.check_shadow_columns(None, databases=["default"]) == []
-    old = model._meta.get_field(field)
-    wider = old.clone()
-    wider.set_attributes_from_name(field)
-    wider.max_length = old.max_length + 1
-    with connection.schema_editor() as editor:
-        editor.alter_field(model, old, wider)
-        editor.alter_field(model, wider, old)
+    rebuild_table(model, field)
     (warning,) = folding.check_shadow_columns(None, databases=["default"])
     assert warning.id == "backoffice.W001"
     assert f"{folded.FOLDED.table}_folded_insert" in warning.msg
