@@ -7,7 +7,7 @@ class CatalogsConfig(AppConfig):
     def ready(self):
         from backoffice.sync import mirror
 
-        from . import signals
+        from . import search_index, signals  # noqa: F401 (search_index declares its folded columns, checked)
         from .mirror import CatalogMirror
 
         mirror.register(CatalogMirror())

@@ -3,8 +3,9 @@
 from django.db.models import Q, QuerySet
 
 from backoffice.bulk import BulkPreview, preview
-from backoffice.listing import icontains_any, id_match, matching_all, ordering
+from backoffice.listing import folded_contains_any, id_match, matching_all, ordering
 
+from . import search_index
 from .models import Catalog
 
 # What a list row shows (a SQLite row costs a date parse per datetime column read).
@@ -20,7 +21,8 @@ ACTIVE, INACTIVE = "yes", "no"
 
 
 def _catalog_matches(term: str) -> Q:
-    condition = icontains_any(term, ("name", "api_name", "reference", "id_crm", "id_erp", "id_accounting"))
+    # Whatever the case and accents: the fields catalogs/search_index.py folds.
+    condition = folded_contains_any(term, search_index.FOLDED.columns)
     return condition | id_match(term)
 
 

@@ -9,7 +9,7 @@ class ContactsConfig(AppConfig):
         from backoffice.sync.connectors.koywe import KoyweConnector
         from backoffice.sync.connectors.prioticket import PrioticketConnector
 
-        from . import signals
+        from . import search_index, signals  # noqa: F401 (search_index declares its folded columns, checked)
         from .mirror import ContactMirror
 
         mirror.register(ContactMirror())

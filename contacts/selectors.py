@@ -1,19 +1,22 @@
 """Reads on contacts: the searchable list, with each contact's customer."""
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import Contains
 
 from backoffice.bulk import BulkPreview, preview
+from backoffice.folding import folded_contains
 from backoffice.listing import (
     compact,
     compacted,
-    icontains_any,
+    folded_contains_any,
     id_match,
     matching_all,
+    matching_any,
     ordering,
-    search_terms,
 )
 from customers.models import Customer
 
+from . import search_index
 from .models import Contact
 
 # What a list row shows (a SQLite row costs a date parse per datetime column read).
@@ -25,7 +28,6 @@ SORT_COLUMNS = {
     "status": ("sync_status", "last_name"),
     "updated": ("updated_at",),
 }
-TEXT_FIELDS = ("first_name", "last_name", "email", "phone", "id_crm", "id_erp", "id_accounting", "customer__name")
 PHONE_MIN_DIGITS = 4
 
 
@@ -39,11 +41,13 @@ def _phone_digits(term: str) -> str | None:
 
 
 def _contact_matches(term: str) -> Q:
-    condition = icontains_any(term, TEXT_FIELDS)
+    """One search word: a name, email, phone or external id contains it, or the customer's name does (whatever the
+    case and accents: contacts/search_index.py), or the phone in any format, or it is the id."""
+    conditions = [folded_contains_any(term, search_index.FOLDED.columns), folded_contains("customer__name", term)]
     digits = _phone_digits(term)
     if digits:
-        condition |= Q(phone_compact__contains=digits)
-    return condition | id_match(term)
+        conditions.append(Q(Contains(compacted("phone"), digits)))
+    return matching_any(Contact, *conditions) | id_match(term)
 
 
 def role_filter(role: str) -> Q:
@@ -57,15 +61,14 @@ def contact_list(
 ) -> QuerySet[Contact]:
     """Contacts matching every word of `q` and the filters.
 
-    A word matches a name, email, external id, the customer's name, or the phone in any format.
+    A word matches a name, email, external id, the customer's name (whatever the case and accents), or the phone
+    in any format.
     """
     # The customer's name, not the customer: a row shows nothing else of it. A subquery, not a join, so the
     # query for the page's ids (which drops this column) does not look up each contact's customer.
     customer_name = Customer.objects.filter(pk=OuterRef("customer_id")).values("name")
     contacts = Contact.objects.only(*LIST_COLUMNS).annotate(customer_name=Subquery(customer_name))
     if q:
-        if any(_phone_digits(term) for term in search_terms(q)):
-            contacts = contacts.annotate(phone_compact=compacted("phone"))
         contacts = contacts.filter(matching_all(q, _contact_matches))
     if role:
         contacts = contacts.filter(role_filter(role))

@@ -6,20 +6,41 @@ table. An FTS5 table with the trigram tokenizer indexes every three characters o
 and tax values, so a substring search reads only the rows that contain it. Database triggers keep it up
 to date whatever writes the rows: ORM saves, queryset updates, bulk inserts, raw SQL.
 
+The name and external ids are searched whatever their case and accents (backoffice/folding.py): the same
+triggers keep a folded copy of each in a shadow column (`name_folded`...), which the scan reads, and the index
+holds those folded copies. Tax values are indexed as they are, without separators. On PostgreSQL, `install`
+creates the trigram index of the folded columns instead (`folding.FoldedColumns`).
+
 FTS5 rows are keyed by an integer; `customers_search_key` gives each customer one that VACUUM never
 renumbers (the rowid of a table with a UUID key may change).
 
 A migration that rebuilds customers_customer or customers_taxid (how SQLite alters a column) drops their
-triggers: end it with `migrations.RunPython(search_index.install, search_index.uninstall)`. Until then
-the check `customers.W001` warns, and the search tests fail.
+triggers, and customers_customer its folded columns: end it with
+`migrations.RunPython(search_index.install, search_index.uninstall)`. Until then the checks `customers.W001`
+and `backoffice.W001` warn, and the search tests fail.
 """
 
 from django.core import checks
 from django.db import connection
 
+from backoffice.folding import FoldedColumns, fold, shadow
 from backoffice.listing import SEPARATORS, compact
 
 MIN_LENGTH = 3  # the trigram tokenizer matches nothing shorter
+
+# What the customer list searches folded (customers/selectors.py); this module's triggers keep their shadows.
+FOLDED = FoldedColumns(
+    "customers_customer",
+    ("name", "id_crm", "id_erp", "id_accounting"),
+    migration=("customers", "0008_folded_search"),
+    install_function="customers.search_index.install",
+    own_triggers=False,
+    # A word is searched by a scan in name order (see covers()), which stops once a page is full: reading the
+    # folded columns from this index rather than from each row keeps it as quick as before they were folded.
+    scan_order=("name", "id"),
+)
+SEARCHED = ", ".join(FOLDED.columns)  # the index's columns, named as the customer's
+SHADOWS = ", ".join(shadow(column) for column in FOLDED.columns)  # what they hold
 
 TRIGGERS = (
     "customers_search_customer_insert",
@@ -52,73 +73,108 @@ def _refresh_tax_values(row: str) -> str:
     )
 
 
-INSTALL = [
-    "CREATE TABLE IF NOT EXISTS customers_search_key (id INTEGER PRIMARY KEY, customer_id char(32) NOT NULL UNIQUE)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS customers_search "
-    "USING fts5(name, id_crm, id_erp, id_accounting, tax_values, tokenize='trigram')",
-    *(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS),
-    # A new customer has no tax IDs yet (they point to it). Reading customers_taxid here would also stop
-    # SQLite from renaming a rebuilt customers_taxid into place: a migration could not alter that table.
-    f"""CREATE TRIGGER customers_search_customer_insert AFTER INSERT ON customers_customer BEGIN
-        INSERT INTO customers_search_key (customer_id) VALUES (NEW.id);
-        INSERT INTO customers_search (rowid, name, id_crm, id_erp, id_accounting, tax_values)
-        VALUES ({_KEY.format(row="NEW", column="id")}, NEW.name, NEW.id_crm, NEW.id_erp, NEW.id_accounting, '');
-    END""",
-    # Every save writes every column: re-index only when a searched one changed (a push's answer does not).
-    f"""CREATE TRIGGER customers_search_customer_update AFTER UPDATE OF name, id_crm, id_erp, id_accounting
-    ON customers_customer
-    WHEN OLD.name IS NOT NEW.name OR OLD.id_crm IS NOT NEW.id_crm OR OLD.id_erp IS NOT NEW.id_erp
-        OR OLD.id_accounting IS NOT NEW.id_accounting
-    BEGIN
-        UPDATE customers_search
-        SET name = NEW.name, id_crm = NEW.id_crm, id_erp = NEW.id_erp, id_accounting = NEW.id_accounting
-        WHERE rowid = {_KEY.format(row="NEW", column="id")};
-    END""",
-    f"""CREATE TRIGGER customers_search_customer_delete AFTER DELETE ON customers_customer BEGIN
-        DELETE FROM customers_search WHERE rowid = {_KEY.format(row="OLD", column="id")};
-        DELETE FROM customers_search_key WHERE customer_id = OLD.id;
-    END""",
-    f"""CREATE TRIGGER customers_search_taxid_insert AFTER INSERT ON customers_taxid BEGIN
-        {_refresh_tax_values("NEW")}
-    END""",
-    f"""CREATE TRIGGER customers_search_taxid_update AFTER UPDATE OF tax_value, customer_id ON customers_taxid
-    WHEN OLD.tax_value IS NOT NEW.tax_value OR OLD.customer_id IS NOT NEW.customer_id
-    BEGIN
-        {_refresh_tax_values("OLD")}
-        {_refresh_tax_values("NEW")}
-    END""",
-    f"""CREATE TRIGGER customers_search_taxid_delete AFTER DELETE ON customers_taxid BEGIN
-        {_refresh_tax_values("OLD")}
-    END""",
-    # Index what is already there.
-    "DELETE FROM customers_search",
-    "DELETE FROM customers_search_key",
-    "INSERT INTO customers_search_key (customer_id) SELECT id FROM customers_customer",
-    f"""INSERT INTO customers_search (rowid, name, id_crm, id_erp, id_accounting, tax_values)
-    SELECT key.id, customer.name, customer.id_crm, customer.id_erp, customer.id_accounting,
-        {_TAX_VALUES.format(row="customer", column="id")}
-    FROM customers_search_key AS key JOIN customers_customer AS customer ON customer.id = key.customer_id""",
-]
+DROP_TRIGGERS = [f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS]
+
+
+def _index_statements(*, folded: bool) -> list[str]:
+    """The index and its triggers, indexing the folded copies of the searched columns, or (as before migration
+    0008, `folded=False`) the columns themselves."""
+    refold = FOLDED.update_sql("NEW") if folded else ""  # the folded copies first: the index reads them
+    indexed = SHADOWS if folded else SEARCHED
+    return [
+        "CREATE TABLE IF NOT EXISTS customers_search_key "
+        "(id INTEGER PRIMARY KEY, customer_id char(32) NOT NULL UNIQUE)",
+        "CREATE VIRTUAL TABLE IF NOT EXISTS customers_search "
+        "USING fts5(name, id_crm, id_erp, id_accounting, tax_values, tokenize='trigram')",
+        *DROP_TRIGGERS,
+        # A new customer has no tax IDs yet (they point to it). Reading customers_taxid here would also stop
+        # SQLite from renaming a rebuilt customers_taxid into place: a migration could not alter that table.
+        f"""CREATE TRIGGER customers_search_customer_insert AFTER INSERT ON customers_customer BEGIN
+            {refold}
+            INSERT INTO customers_search_key (customer_id) VALUES (NEW.id);
+            INSERT INTO customers_search (rowid, {SEARCHED}, tax_values)
+            SELECT {_KEY.format(row="NEW", column="id")}, {indexed}, '' FROM customers_customer WHERE rowid = NEW.rowid;
+        END""",
+        # Every save writes every column: re-index only when a searched one changed (a push's answer does not).
+        f"""CREATE TRIGGER customers_search_customer_update AFTER UPDATE OF {SEARCHED} ON customers_customer
+        WHEN {FOLDED.changed_sql()}
+        BEGIN
+            {refold}
+            UPDATE customers_search
+            SET ({SEARCHED}) = (SELECT {indexed} FROM customers_customer WHERE rowid = NEW.rowid)
+            WHERE rowid = {_KEY.format(row="NEW", column="id")};
+        END""",
+        f"""CREATE TRIGGER customers_search_customer_delete AFTER DELETE ON customers_customer BEGIN
+            DELETE FROM customers_search WHERE rowid = {_KEY.format(row="OLD", column="id")};
+            DELETE FROM customers_search_key WHERE customer_id = OLD.id;
+        END""",
+        f"""CREATE TRIGGER customers_search_taxid_insert AFTER INSERT ON customers_taxid BEGIN
+            {_refresh_tax_values("NEW")}
+        END""",
+        f"""CREATE TRIGGER customers_search_taxid_update AFTER UPDATE OF tax_value, customer_id ON customers_taxid
+        WHEN OLD.tax_value IS NOT NEW.tax_value OR OLD.customer_id IS NOT NEW.customer_id
+        BEGIN
+            {_refresh_tax_values("OLD")}
+            {_refresh_tax_values("NEW")}
+        END""",
+        f"""CREATE TRIGGER customers_search_taxid_delete AFTER DELETE ON customers_taxid BEGIN
+            {_refresh_tax_values("OLD")}
+        END""",
+        # Index what is already there.
+        "DELETE FROM customers_search",
+        "DELETE FROM customers_search_key",
+        "INSERT INTO customers_search_key (customer_id) SELECT id FROM customers_customer",
+        f"""INSERT INTO customers_search (rowid, {SEARCHED}, tax_values)
+        SELECT key.id, {indexed}, {_TAX_VALUES.format(row="customer", column="id")}
+        FROM customers_search_key AS key JOIN customers_customer AS customer ON customer.id = key.customer_id""",
+    ]
+
+
 UNINSTALL = [
-    *(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS),
+    *DROP_TRIGGERS,
     "DROP TABLE IF EXISTS customers_search",
     "DROP TABLE IF EXISTS customers_search_key",
 ]
 
 
-def _run(schema_editor, statements: list[str]) -> None:
-    if schema_editor.connection.vendor == "sqlite":
+# PostgreSQL: tax values as the search compares them (customers/selectors.py, compact and upper case), indexed by
+# trigrams, so that part of every customer search reads an index too.
+TAX_INDEX = "customers_taxid_compact"
+_POSTGRESQL_INSTALL = [
+    f"CREATE INDEX IF NOT EXISTS {TAX_INDEX} ON customers_taxid "
+    f"USING gin ((upper({_compacted('tax_value')})) gin_trgm_ops)"
+]
+_POSTGRESQL_UNINSTALL = [f"DROP INDEX IF EXISTS {TAX_INDEX}"]
+
+
+def _run(schema_editor, statements: list[str], *, vendor: str = "sqlite") -> None:
+    if schema_editor.connection.vendor == vendor:
         for statement in statements:
             schema_editor.execute(statement, params=None)
 
 
 def install(apps, schema_editor) -> None:
-    """Create (or re-create) the index and its triggers, and index every customer: a migration's RunPython."""
-    _run(schema_editor, INSTALL)
+    """Create (or re-create) the index, the folded columns and their triggers, and index every customer: a
+    migration's RunPython. On PostgreSQL, the trigram index of the folded columns."""
+    _run(schema_editor, DROP_TRIGGERS)  # the folding of every row below need not re-index it row by row
+    FOLDED.install(apps, schema_editor)
+    _run(schema_editor, _index_statements(folded=True))
+    _run(schema_editor, _POSTGRESQL_INSTALL, vendor="postgresql")
+
+
+def install_unfolded(apps, schema_editor) -> None:
+    """The index as migration 0006 made it, of the columns as they are: 0006's RunPython (which runs before
+    PostgreSQL has qwoty_fold), and what reversing 0008 returns to."""
+    _run(schema_editor, DROP_TRIGGERS)  # they read the folded columns
+    FOLDED.uninstall(apps, schema_editor)
+    _run(schema_editor, _index_statements(folded=False))
+    _run(schema_editor, _POSTGRESQL_UNINSTALL, vendor="postgresql")
 
 
 def uninstall(apps, schema_editor) -> None:
     _run(schema_editor, UNINSTALL)
+    FOLDED.uninstall(apps, schema_editor)
+    _run(schema_editor, _POSTGRESQL_UNINSTALL, vendor="postgresql")
 
 
 def available(text: str) -> bool:
@@ -138,7 +194,7 @@ def covers(term: str) -> bool:
     keystroke of "Gra…" matches a tenth of the customers); see `make bench-ui`. Only its tax-value part
     comes from the index (`tax_matching_sql`), as tax values seldom contain a word.
     """
-    return any(character.isdigit() for character in term) and available(term) and available(compact(term))
+    return any(character.isdigit() for character in term) and available(fold(term)) and available(compact(term))
 
 
 def _phrase(text: str) -> str:
@@ -156,10 +212,9 @@ def matching_sql(term: str) -> tuple[str, list[str]]:
     """SQL for the ids of customers whose name or external ids contain `term`, or a tax value (both compact) its
     compact form.
 
-    The same matches as the scan: substrings, any case (the scan through SQLite's LIKE folds ASCII letters only,
-    the index folds every alphabet, as PostgreSQL does).
+    The same matches as the scan: substrings, whatever the case and accents (both read the folded copies).
     """
-    query = f"{{name id_crm id_erp id_accounting}} : {_phrase(term)} OR tax_values : {_phrase(compact(term))}"
+    query = f"{{{' '.join(FOLDED.columns)}}} : {_phrase(fold(term))} OR tax_values : {_phrase(compact(term))}"
     return _CUSTOMERS_MATCHING, [query]
 
 
@@ -169,8 +224,8 @@ def tax_matching_sql(tax_value: str) -> tuple[str, list[str]]:
 
 
 def names_matching_sql(words: list[str]) -> tuple[str, list[str]]:
-    """SQL for the ids of customers whose name contains every one of `words`."""
-    return _CUSTOMERS_MATCHING, [" AND ".join(f"name : {_phrase(word)}" for word in words)]
+    """SQL for the ids of customers whose name contains every one of `words`, whatever the case and accents."""
+    return _CUSTOMERS_MATCHING, [" AND ".join(f"name : {_phrase(fold(word))}" for word in words)]
 
 
 @checks.register(checks.Tags.database)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from backoffice.folding import fold, folded_contains
 from backoffice.listing import ordering, search_terms
 
 from . import search_index
@@ -49,7 +50,8 @@ NUMBER_DIGITS = 3
 
 
 def _search(query: str) -> Q:
-    """Every word of `query` must match: a customer id, part of a number in any spelling, or part of the name.
+    """Every word of `query` must match: a customer id, part of a number in any spelling, or part of the name
+    (whatever the case and accents).
 
     A number is matched on `normalised` alone (compact, upper case, for every type), read from the
     worklist index. The other words are looked up together in the customers' names, once (through
@@ -78,14 +80,15 @@ NAMED_CUSTOMERS_LISTED = 2000
 
 
 def _customers_named(words: list[str]):
+    """The customers whose name contains every one of `words`, whatever the case and accents."""
     named = Customer.objects.order_by()
-    indexed = [word for word in words if search_index.available(word)]
+    indexed = [word for word in words if search_index.available(fold(word))]
     if indexed:
         # The names' trigram index: a scan would read every customer's name.
         named = named.filter(pk__in=RawSQL(*search_index.names_matching_sql(indexed)))
     for word in words:
         if word not in indexed:
-            named = named.filter(name__icontains=word)
+            named = named.filter(folded_contains("name", word))
     named = named.values_list("pk", flat=True)
     found = list(named[: NAMED_CUSTOMERS_LISTED + 1])
     return found if len(found) <= NAMED_CUSTOMERS_LISTED else named

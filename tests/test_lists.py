@@ -62,6 +62,39 @@ def test_contact_search_matches_email_customer_and_full_name(sales):
     assert names(sales.get(url, {"q": "inès girard"})) == ["Inès Girard"]
 
 
+def test_customer_search_ignores_case_and_accents(sales):
+    factories.CustomerFactory(name="González Müller SA")
+    factories.CustomerFactory(name="Gonzalez Ltda")
+    factories.CustomerFactory(name="Mullerova sro")
+    url = reverse("customer-list")
+    assert sorted(names(sales.get(url, {"q": "gonzalez"}))) == ["Gonzalez Ltda", "González Müller SA"]
+    assert names(sales.get(url, {"q": "GONZÁLEZ MULLER"})) == ["González Müller SA"]
+    assert sorted(names(sales.get(url, {"q": "müller"}))) == ["González Müller SA", "Mullerova sro"]
+
+
+def test_contact_search_ignores_case_and_accents(sales):
+    customer = factories.CustomerFactory(name="Société Générale Ltée")
+    factories.ContactFactory(customer=customer, first_name="José", last_name="Ñúñez", email="jose@societe.example")
+    factories.ContactFactory(first_name="Jörg", last_name="Müller", email="JOERG@EXAMPLE.COM", id_crm="CRM-Ø1")
+    factories.ContactFactory(first_name="Jose", last_name="Nunez")
+    url = reverse("contact-list")
+    assert sorted(names(sales.get(url, {"q": "nunez"}))) == ["Jose Nunez", "José Ñúñez"]
+    assert sorted(names(sales.get(url, {"q": "JOSÉ ÑÚÑEZ"}))) == ["Jose Nunez", "José Ñúñez"]
+    assert names(sales.get(url, {"q": "societe generale"})) == ["José Ñúñez"]  # the customer's name
+    assert names(sales.get(url, {"q": "MULLER"})) == ["Jörg Müller"]
+    assert names(sales.get(url, {"q": "joerg@example"})) == ["Jörg Müller"]
+    assert names(sales.get(url, {"q": "crm-o1"})) == ["Jörg Müller"]
+
+
+def test_catalog_search_ignores_case_and_accents(sales):
+    factories.CatalogFactory(name="Café Crème", reference="RÉF-1", api_name="cafe_creme")
+    factories.CatalogFactory(name="Creme brulee", reference="REF-2")
+    url = reverse("catalog-list")
+    assert names(sales.get(url, {"q": "cafe creme"})) == ["Café Crème"]
+    assert sorted(names(sales.get(url, {"q": "CRÈME"}))) == ["Café Crème", "Creme brulee"]
+    assert names(sales.get(url, {"q": "ref-1"})) == ["Café Crème"]
+
+
 def test_filters_narrow_each_list(sales):
     factories.CustomerFactory(name="Company one", type=Customer.Type.COMPANY)
     factories.CustomerFactory(name="Person one", type=Customer.Type.INDIVIDUAL)

@@ -13,6 +13,9 @@ django-tasks-db's EXCLUSIVE ones. Single statements in autocommit mode (a `save(
 `atomic()`) do not, and wait in SQLite as before. A thread that cannot have the lock within the
 database's `timeout` gets the same "database is locked" error SQLite would give. In-memory
 databases take no lock: no other process can open them.
+
+Each connection also gets qwoty_fold(), the accent- and case-insensitive fold the search's triggers and queries
+call (backoffice/folding.py): SQLite has no unaccent.
 """
 
 import functools
@@ -21,6 +24,8 @@ import threading
 
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
+
+from backoffice import folding
 
 _locks: dict[str, threading.Lock] = {}
 _locks_lock = threading.Lock()
@@ -35,6 +40,11 @@ def writer_lock(name: str) -> threading.Lock:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _writing = None  # the lock this connection holds, while in a write transaction
+
+    def get_new_connection(self, conn_params):
+        database = super().get_new_connection(conn_params)
+        folding.register_sqlite_function(database)
+        return database
 
     def _start_transaction_under_autocommit(self):
         self._lock_for_writing()

@@ -11,5 +11,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(search_index.install, search_index.uninstall),
+        # Not `install`: that folds the searched columns, which needs backoffice's 0003 on PostgreSQL (see 0008).
+        migrations.RunPython(search_index.install_unfolded, search_index.uninstall),
     ]
