@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
-from django.db.models import Aggregate, CharField, F, Lookup, Q, QuerySet, Value
+from django.db.models import Aggregate, CharField, F, Lookup, OrderBy, Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.db.models.sql.where import WhereNode
 
+from backoffice import row_counts
 from backoffice.folding import folded_contains
 from backoffice.sync.models import SyncStatus
 
@@ -62,18 +63,23 @@ def paginate(queryset: QuerySet, *, number: int, per_page: int) -> Page:
 
     1. The ids from this page on, at most COUNT_CAP + 1: read from an index for the usual sorts, so
        skipping to page 1,000 does not load 100,000 rows; what follows the page gives the count.
+       A page past the middle of a whole table whose rows are counted (PostgreSQL, backoffice/row_counts.py) is
+       read backwards from its last row instead: page 10,000 of 1,000,000 skips no row rather than 999,900.
     2. The page's rows by id, with what the selector annotates (prefetches add their own query).
     """
     offset = (number - 1) * per_page
-    ids = _raw_ids(queryset[offset : offset + COUNT_CAP + 1])
-    has_next = len(ids) > per_page
+    ids, total = _page_ids(queryset, offset=offset, per_page=per_page)
+    has_next = (offset + per_page < total) if total is not None else len(ids) > per_page
     rows = []
     if ids:
         to_python = queryset.model._meta.pk.to_python
         shown = [to_python(pk) for pk in ids[:per_page]]
         by_id = {row.pk: row for row in _unfiltered(queryset).filter(pk__in=shown)}
         rows = [by_id[pk] for pk in shown if pk in by_id]
-    if ids or number == 1:
+    if total is not None:
+        following = total - offset  # this page's rows and those after it
+        count, capped = offset + min(following, COUNT_CAP), following > COUNT_CAP
+    elif ids or number == 1:
         count, capped = offset + min(len(ids), COUNT_CAP), len(ids) > COUNT_CAP
     else:
         # Past the last page (an old bookmark): say how many there are, still capped.
@@ -87,6 +93,71 @@ def paginate(queryset: QuerySet, *, number: int, per_page: int) -> Page:
         count=count,
         count_capped=capped,
     )
+
+
+def _page_ids(queryset: QuerySet, *, offset: int, per_page: int) -> tuple[list, int | None]:
+    """The ids from `offset` on (at most COUNT_CAP + 1 of them), and the exact number of rows when that was read."""
+    forward = queryset[offset : offset + COUNT_CAP + 1]
+    if not (offset and _whole_counted_table(queryset)):
+        return _raw_ids(forward), None
+    return _ids_from_either_end(queryset, forward, offset=offset, per_page=per_page)
+
+
+def _whole_counted_table(queryset: QuerySet) -> bool:
+    """Whether `queryset` is a counted table's every row in a total order (the primary key last, as `ordering` puts
+    it), so that the table's count says where a page is and the reversed order holds the same pages."""
+    query = queryset.query
+    return (
+        row_counts.is_counted(queryset.model._meta.db_table, connections[queryset.db])
+        and not query.where
+        and not query.distinct
+        and query.group_by is None
+        and not query.combinator
+        and not query.is_sliced
+        and bool(query.order_by)
+        and _is_primary_key(queryset.model, query.order_by[-1])
+    )
+
+
+def _is_primary_key(model, order) -> bool:
+    if isinstance(order, OrderBy):
+        order = order.expression
+    name = order.name if isinstance(order, F) else str(order).removeprefix("-")
+    return name in ("pk", model._meta.pk.name, model._meta.pk.attname)
+
+
+def _ids_from_either_end(
+    queryset: QuerySet, forward: QuerySet, *, offset: int, per_page: int
+) -> tuple[list, int | None]:
+    """One query: the table's count decides, in the database, which way to read the page (no count: forwards).
+
+    Forwards: the ids from `offset` on, as `_raw_ids` reads them, with no total. Backwards, once `offset` is past
+    the middle: the page's ids read in the opposite order (the same rows, since the order ends with the primary
+    key), skipping only the rows after the page, with the count read in the same statement (so the same snapshot).
+    Each part runs only if its condition holds (a one-time filter).
+    """
+    try:
+        forward_sql, forward_params = forward.values_list("pk").query.sql_with_params()
+        backward_sql, backward_params = queryset.reverse().values_list("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return [], None
+    total_sql, total_params = row_counts.counted_sql(queryset.model._meta.db_table)
+    sql = f"""WITH bounds AS MATERIALIZED (
+        SELECT total, total < 2 * start AS backwards,
+            greatest(least(size, total - start), 0) AS size, greatest(total - start - size, 0) AS skip
+        FROM (SELECT {total_sql} AS total, %s::bigint AS start, %s::bigint AS size) AS asked
+    )
+    SELECT page.*, NULL::bigint FROM ({forward_sql}) AS page WHERE NOT coalesce((SELECT backwards FROM bounds), false)
+    UNION ALL
+    SELECT page.*, (SELECT total FROM bounds) FROM (
+        {backward_sql} LIMIT (SELECT size FROM bounds) OFFSET (SELECT skip FROM bounds)
+    ) AS page WHERE (SELECT backwards FROM bounds)"""
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, (*total_params, offset, per_page, *forward_params, *backward_params))
+        rows = cursor.fetchall()
+    if rows and rows[0][-1] is not None:
+        return [row[0] for row in reversed(rows)], rows[0][-1]
+    return [row[0] for row in rows], None
 
 
 class JoinedLines(Aggregate):

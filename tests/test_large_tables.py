@@ -1,0 +1,126 @@
+"""What keeps pages quick on a million rows (make bench-ui-pg): a deep page read from the list's end with an exact row
+count kept by triggers, the dashboard's totals without COUNT(*), the role filter's statistics, segments looked up one
+by one. The database's part is checked by what it reads (EXPLAIN ANALYZE), which the tables' small size here does
+not hide."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from backoffice import listing, row_counts
+from contacts.models import Contact
+from customers.models import Customer
+from customers.selectors import customer_list
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's triggers and planner")
+
+
+def rows_read(sql: str, table: str) -> int:
+    """How many rows of `table` the database reads to run `sql` (EXPLAIN ANALYZE: each scan's rows, the ones its
+    filter removed included, times its loops)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        (plan,) = cursor.fetchone()[0]
+
+    def read(node: dict) -> int:
+        own = 0
+        if node.get("Relation Name") == table:
+            own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+        return own + sum(read(child) for child in node.get("Plans", ()))
+
+    return read(plan["Plan"])
+
+
+def count_kept(table: str) -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT row_count FROM {row_counts.COUNTS_TABLE} WHERE table_name = %s", [table])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def along_indexes():
+    """Plans that read the tables through their indexes, as they would at a million rows (not a scan and a sort of
+    a table this small)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+
+
+# -- exact row counts --------------------------------------------------------------------------------------------------
+
+
+@postgresql_only
+def test_the_row_count_follows_inserts_deletes_and_truncate():
+    table = Customer._meta.db_table
+    assert count_kept(table) == 0
+    factories.CustomerFactory.create_batch(3)
+    Customer.objects.bulk_create([factories.CustomerFactory.build() for _ in range(4)])
+    assert count_kept(table) == Customer.objects.count() == 7
+    Customer.objects.filter(pk__in=list(Customer.objects.values_list("pk", flat=True)[:2])).delete()
+    Customer.objects.first().delete()
+    assert count_kept(table) == Customer.objects.count() == 4
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no foreign key check may be pending at a TRUNCATE
+        cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert count_kept(table) == 0
+    assert count_kept(Contact._meta.db_table) == 0  # truncated by the cascade, and counted so
+
+
+@postgresql_only
+def test_a_missing_row_count_stays_unknown():
+    table = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {row_counts.COUNTS_TABLE} WHERE table_name = %s", [table])
+    factories.CustomerFactory()
+    assert count_kept(table) is None
+    row_counts.recount(table)
+    assert count_kept(table) == 1
+
+
+# -- deep pages --------------------------------------------------------------------------------------------------------
+
+
+def page_of(queryset, *, number: int, per_page: int):
+    with CaptureQueriesContext(connection) as queries:
+        page = listing.paginate(queryset, number=number, per_page=per_page)
+    return page, queries.captured_queries[0]["sql"]
+
+
+@postgresql_only
+@pytest.mark.parametrize("per_page", [5, 25])
+def test_a_page_past_the_middle_is_read_from_the_end_with_the_same_rows(per_page):
+    factories.CustomerFactory.create_batch(61)
+    in_order = list(Customer.objects.order_by("name", "pk"))
+    along_indexes()
+    pages = -(-len(in_order) // per_page)
+    for number in range(1, pages + 1):
+        offset = (number - 1) * per_page
+        page, ids_query = page_of(customer_list(), number=number, per_page=per_page)
+        assert [row.pk for row in page.rows] == [row.pk for row in in_order[offset : offset + per_page]], number
+        assert page.has_next == (number < pages)
+        assert (page.count, page.count_capped) == (len(in_order), False)
+        if 2 * offset > len(in_order):
+            # Backwards from the last row: the rows after the page and the page itself, not those before it.
+            assert rows_read(ids_query, Customer._meta.db_table) <= len(in_order) - offset, number
+    past_the_end, _ = page_of(customer_list(), number=pages + 3, per_page=per_page)
+    assert (past_the_end.rows, past_the_end.count, past_the_end.has_next) == ([], len(in_order), False)
+
+
+@postgresql_only
+def test_a_page_is_read_forwards_when_the_count_is_unknown_or_the_list_filtered():
+    factories.CustomerFactory.create_batch(30, name="Acme")
+    factories.CustomerFactory.create_batch(10, name="Zephyr")
+    last_acme = list(Customer.objects.filter(name="Acme").order_by("pk"))[25:]
+    along_indexes()
+    page, _ = page_of(customer_list(q="acme"), number=6, per_page=5)
+    assert [row.pk for row in page.rows] == [row.pk for row in last_acme]
+    assert (page.has_next, page.count) == (False, 30)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {row_counts.COUNTS_TABLE} WHERE table_name = %s", [Customer._meta.db_table])
+    page, ids_query = page_of(customer_list(), number=8, per_page=5)
+    assert [row.name for row in page.rows] == ["Zephyr"] * 5
+    assert page.has_next is False
+    assert rows_read(ids_query, Customer._meta.db_table) == 40
