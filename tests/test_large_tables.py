@@ -3,6 +3,8 @@ count kept by triggers, the dashboard's totals without COUNT(*), the role filter
 by one. The database's part is checked by what it reads (EXPLAIN ANALYZE), which the tables' small size here does
 not hide."""
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,7 +13,7 @@ from backoffice import listing, row_counts
 from contacts.models import Contact
 from contacts.selectors import role_filter
 from customers.models import Customer
-from customers.selectors import customer_list
+from customers.selectors import customer_list, customer_segments
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +147,20 @@ def test_the_planner_knows_how_many_contacts_hold_a_role():
     # Without statistics of the expression, the planner assumes 0.5% of the rows (3) where a third hold it: then it
     # reads a million contacts in parallel, rather than the list's index until a page is full.
     assert 150 <= plan["Plan"]["Plan Rows"] <= 250
+
+
+# -- segments ----------------------------------------------------------------------------------------------------------
+
+
+def test_segments_are_listed_once_each_in_order_looked_up_one_by_one():
+    segments = sorted(uuid.uuid4() for _ in range(3))
+    for segment in segments:
+        factories.CustomerFactory.create_batch(40, segment_id=segment)
+    factories.CustomerFactory.create_batch(3, segment_id=None)
+    with CaptureQueriesContext(connection) as queries:
+        assert customer_segments() == segments
+    if connection.vendor == "postgresql":
+        # Not every customer's index entry, as DISTINCT reads them: a lookup per segment.
+        along_indexes()
+        (query,) = queries.captured_queries
+        assert rows_read(query["sql"], Customer._meta.db_table) <= 2 * (len(segments) + 1)
