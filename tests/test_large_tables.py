@@ -9,7 +9,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backoffice import listing, row_counts
+from backoffice import listing, row_counts, selectors
+from backoffice.selectors import dashboard_summary
+from catalogs.models import Catalog
 from contacts.models import Contact
 from contacts.selectors import role_filter
 from customers.models import Customer
@@ -164,3 +166,55 @@ def test_segments_are_listed_once_each_in_order_looked_up_one_by_one():
         along_indexes()
         (query,) = queries.captured_queries
         assert rows_read(query["sql"], Customer._meta.db_table) <= 2 * (len(segments) + 1)
+
+
+# -- dashboard ---------------------------------------------------------------------------------------------------------
+
+
+def whole_table_counts(queries, table: str) -> list[str]:
+    return [
+        query["sql"]
+        for query in queries
+        if "COUNT(" in query["sql"]
+        and f'FROM "{table}"' in query["sql"]
+        and "WHERE" not in query["sql"].split(f'FROM "{table}"')[1]
+    ]
+
+
+@postgresql_only
+def test_the_dashboard_reads_a_large_tables_kept_count_instead_of_counting_it(client, monkeypatch):
+    monkeypatch.setattr(selectors, "APPROXIMATE_FROM", 1)
+    factories.CustomerFactory.create_batch(3)
+    failed = factories.CustomerFactory()
+    Customer.objects.filter(pk=failed.pk).update(sync_status="failed")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+    user = factories.manager_user()
+    with CaptureQueriesContext(connection) as queries:
+        (row,) = [row for row in dashboard_summary(user).entities if row.kind.model is Customer]
+    assert (row.total, row.approximate, row.total_label, row.failed) == (4, False, "4", 1)
+    assert whole_table_counts(queries.captured_queries, "customers_customer") == []
+
+
+@postgresql_only
+def test_the_dashboard_shows_an_estimate_of_a_large_table_it_keeps_no_count_of(client, monkeypatch):
+    monkeypatch.setattr(selectors, "APPROXIMATE_FROM", 5)
+    factories.CatalogFactory.create_batch(6)
+    Catalog.objects.filter(pk=factories.CatalogFactory().pk).update(sync_status="conflict")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE catalogs_catalog")
+    client.force_login(factories.manager_user())
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/").content.decode()
+    assert '<span class="stat-value">about 7</span>' in page
+    assert "1 in conflict" in page
+    assert whole_table_counts(queries.captured_queries, "catalogs_catalog") == []
+
+
+@pytest.mark.parametrize(
+    ("estimate", "shown"), [(999_873, 1_000_000), (1_234_567, 1_200_000), (3_001_234, 3_000_000), (57, 57)]
+)
+def test_an_estimate_is_shown_to_two_significant_digits(estimate, shown):
+    assert selectors._rounded(estimate) == shown
+    row = selectors.EntityCounts(kind=None, total=shown, in_flight=0, failed=0, conflict=0, approximate=True)
+    assert row.total_label == f"about {shown:,}"
