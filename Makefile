@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: install chromium redis run test lint format chaos bench bench-push bench-ui bench-taxids clean
+.PHONY: install chromium redis run test lint format chaos bench bench-push bench-ui bench-ui-pg bench-taxids clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +35,10 @@ bench-push: install  ## push throughput vs a synchronous PATCH in post_save, sav
 	$(BIN)/python -m tests.bench_push
 
 bench-ui: install  ## list pages vs Django admin's changelist on 100k customers / 300k contacts, same run
-	$(BIN)/python -m tests.bench_ui
+	$(BIN)/python -m tests.bench_ui $(BENCH_ARGS)
+
+bench-ui-pg: install  ## the same on PostgreSQL with 1M customers / 3M contacts (BENCH_ARGS=--reuse: the data as left)
+	$(BIN)/python -m tests.bench_ui --postgresql $(BENCH_ARGS)
 
 bench-taxids: install  ## tax-ID validation throughput and the review page's p95 with 100k tax IDs
 	$(BIN)/python -m tests.bench_taxids

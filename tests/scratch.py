@@ -33,7 +33,8 @@ def production_static_files() -> None:
 def scratch_database(settings: dict | None = None, *, empty: bool = True) -> None:
     """Point Django at a scratch database and migrate it; `empty` flushes what an earlier run left.
 
-    SCRATCH_DATABASE_URL names one (on PostgreSQL, a database we may empty); otherwise a new SQLite file.
+    SCRATCH_DATABASE_URL names one (on PostgreSQL, a database we may empty, created if missing); otherwise a new
+    SQLite file.
     """
     database_url = os.environ.get("SCRATCH_DATABASE_URL")
     if not database_url:
@@ -54,10 +55,23 @@ def scratch_database(settings: dict | None = None, *, empty: bool = True) -> Non
     django.setup()
     from django.core.management import call_command
 
+    _create_missing_postgresql_database()
     call_command("migrate", verbosity=0)
     if empty:
         call_command("flush", interactive=False, verbosity=0)
         call_command("migrate", verbosity=0)  # flush empties the role groups: recreate them
+
+
+def _create_missing_postgresql_database() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    name = connection.settings_dict["NAME"]
+    with connection._nodb_cursor() as cursor:  # connected to the server's "postgres" database, as Django's tests do
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE DATABASE {connection.ops.quote_name(name)}")
 
 
 def scratch_backoffice(*, customers: int, settings: dict | None = None) -> Sandbox:
