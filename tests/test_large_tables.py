@@ -212,6 +212,22 @@ def test_the_dashboard_shows_an_estimate_of_a_large_table_it_keeps_no_count_of(c
     assert whole_table_counts(queries.captured_queries, "catalogs_catalog") == []
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plans")
+def test_the_dashboard_counts_records_from_indexes_not_rows():
+    factories.ContactFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as queries:
+        dashboard_summary(factories.manager_user())
+    counts = [query["sql"] for query in queries.captured_queries if "count(" in query["sql"].lower()]
+    assert len(counts) == 3  # customers, contacts, catalogs
+    for sql in counts:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            steps = [step for *_, step in cursor.fetchall() if step.startswith(("SCAN", "SEARCH"))]
+        # Not the table's wide rows (their snapshot JSON): an index holds what is counted.
+        assert steps, sql
+        assert all("INDEX" in step for step in steps), steps
+
+
 @pytest.mark.parametrize(
     ("estimate", "shown"), [(999_873, 1_000_000), (1_234_567, 1_200_000), (3_001_234, 3_000_000), (57, 57)]
 )
