@@ -83,8 +83,8 @@ def paginate(queryset: QuerySet, *, number: int, per_page: int) -> Page:
         count, capped = offset + min(len(ids), COUNT_CAP), len(ids) > COUNT_CAP
     else:
         # Past the last page (an old bookmark): say how many there are, still capped.
-        counted = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
-        count, capped = min(counted, COUNT_CAP), counted > COUNT_CAP
+        counted = capped_count(queryset, COUNT_CAP)
+        count, capped = counted.value, counted.capped
     return Page(
         rows=rows,
         number=number,
@@ -158,6 +158,26 @@ def _ids_from_either_end(
     if rows and rows[0][-1] is not None:
         return [row[0] for row in reversed(rows)], rows[0][-1]
     return [row[0] for row in rows], None
+
+
+@dataclass(frozen=True)
+class CappedCount:
+    """A count that stops at a cap, shown "10,000+" past it: what a figure needs, without reading every row."""
+
+    value: int
+    capped: bool
+
+    def __str__(self) -> str:
+        return f"{self.value:,}{'+' if self.capped else ''}"
+
+    def __bool__(self) -> bool:
+        return self.value > 0
+
+
+def capped_count(queryset: QuerySet, cap: int) -> CappedCount:
+    """How many rows `queryset` has, reading at most `cap` + 1 of them."""
+    counted = queryset.order_by().values("pk")[: cap + 1].count()
+    return CappedCount(min(counted, cap), counted > cap)
 
 
 class JoinedLines(Aggregate):

@@ -9,11 +9,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from backoffice.folding import fold, folded_contains
-from backoffice.listing import ordering, search_terms
+from backoffice.listing import CappedCount, capped_count, ordering, search_terms
 
 from . import search_index
 from .models import Customer, TaxId, TaxIdReview
@@ -182,11 +182,17 @@ class TaxIdPanel:
         return sum(1 for tax_id in self.tax_ids if tax_id.validation_status == Validation.INVALID)
 
 
-def review_counts() -> dict:
-    """For the dashboard: tax IDs awaiting review, and how many of those fail validation (one indexed query)."""
-    return TaxId.objects.filter(review_status=Review.UNREVIEWED).aggregate(
-        awaiting=Count("pk"), failing=Count("pk", filter=Q(validation_status=Validation.INVALID))
-    )
+REVIEW_COUNT_CAP = 10_000
+
+
+def review_counts() -> dict[str, CappedCount]:
+    """For the dashboard: tax IDs awaiting review, and how many of those fail validation, each counted up to
+    REVIEW_COUNT_CAP ("10,000+"): until reviewed, every tax ID awaits review, and counting 333,000 took 35 ms."""
+    awaiting = TaxId.objects.filter(review_status=Review.UNREVIEWED)
+    return {
+        "awaiting": capped_count(awaiting, REVIEW_COUNT_CAP),
+        "failing": capped_count(awaiting.filter(validation_status=Validation.INVALID), REVIEW_COUNT_CAP),
+    }
 
 
 REVIEWS_SHOWN = 20

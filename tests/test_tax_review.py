@@ -7,7 +7,9 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
 from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backoffice.models import Change
@@ -15,7 +17,7 @@ from backoffice.sync import mirror as mirrors
 from backoffice.sync.context import applying_upstream
 from backoffice.sync.models import SyncStatus
 from backoffice.templatetags.backoffice import record_path
-from customers import tax_review
+from customers import tax_id_selectors, tax_review
 from customers.mirror import set_tax_ids
 from customers.models import Customer, TaxId, TaxIdReview
 from tests import factories
@@ -646,6 +648,20 @@ def test_the_dashboard_counts_tax_ids_awaiting_review_for_managers(client, manag
 
     client.force_login(factories.sales_ops_user())
     assert "Tax IDs awaiting review" not in client.get("/").content.decode()
+
+
+def test_the_dashboard_counts_tax_ids_awaiting_review_up_to_a_cap(client, manager, monkeypatch):
+    monkeypatch.setattr(tax_id_selectors, "REVIEW_COUNT_CAP", 2)
+    customer_with(("SIREN", "123456789"), ("VAT", FR_VAT), ("SIRET", FR_SIRET))
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/").content.decode()
+    card = page[page.index("Tax IDs awaiting review") :]
+    assert '<span class="stat-value">2+</span>' in card[:200]
+    assert "1 fail validation" in card[:600]
+    counts = [query["sql"] for query in queries.captured_queries if 'FROM "customers_taxid"' in query["sql"]]
+    assert counts
+    assert all("LIMIT 3" in sql for sql in counts)  # never every tax ID awaiting review
 
 
 def test_validate_tax_ids_command_recomputes_stale_verdicts_and_keeps_decisions(manager):
