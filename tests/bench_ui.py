@@ -169,6 +169,7 @@ class Measure:
     label: str
     ours_url: str
     admin_url: str | None  # None: the admin has no such page; judged on its time alone
+    as_manager: bool = False  # ours as a manager (who sees the tax IDs awaiting review), not as Sales Ops
 
 
 @dataclass
@@ -300,9 +301,12 @@ def main() -> int:
     users = get_user_model().objects
     sales, _ = users.get_or_create(username="bench-sales", defaults={"first_name": "Sam"})
     sales.groups.add(Group.objects.get(name=roles.SALES_OPS))
+    manager, _ = users.get_or_create(username="bench-manager", defaults={"first_name": "Max"})
+    manager.groups.add(Group.objects.get(name=roles.MANAGERS))
     admin, _ = users.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
-    ours, theirs = Client(), Client()
+    ours, managers, theirs = Client(), Client(), Client()
     ours.force_login(sales)
+    managers.force_login(manager)
     theirs.force_login(admin)
 
     last_row = customers  # page 1,000 at 100 a page: the last customers, as the admin shows them
@@ -337,6 +341,7 @@ def main() -> int:
         ),
         # Record counts and pushes: the admin's home page counts nothing, so there is nothing to compare it with.
         Measure("dashboard", "/", None),
+        Measure("dashboard, as a manager", "/", None, as_manager=True),
     ]
 
     def ours_url(item: Measure, per_page: int) -> str:
@@ -346,7 +351,7 @@ def main() -> int:
     if args.explain:
         print(f"seeded in {seed_seconds:.1f} s" if not args.reuse else "reused")
         for item in measures:
-            explain(ours, ours_url(item, 100))
+            explain(managers if item.as_manager else ours, ours_url(item, 100))
         return 0
 
     seeded = "reused" if args.reuse else f"seeded in {seed_seconds:.1f} s (target < {mode.seed_seconds:.0f} s)"
@@ -369,7 +374,7 @@ def main() -> int:
     cpu_rows = []
     for item in measures:
         if item.admin_url is None:
-            (mine,) = measure((ours, ours_url(item, 100)), requests=args.requests)
+            (mine,) = measure((managers if item.as_manager else ours, ours_url(item, 100)), requests=args.requests)
             passed = mine.p(95) <= TARGET_P95_MS
             ok &= passed
             print(
