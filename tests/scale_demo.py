@@ -225,7 +225,7 @@ class StaffMember:
                 done += 1
                 if list_every and done % list_every == 0:
                     self.browse(record.resource, tally)
-            except requests.RequestException as exc:
+            except (requests.RequestException, ValueError) as exc:  # no answer, or a page without its form
                 tally.error(f"{self.username} edit {number}: {type(exc).__name__}: {exc}")
             if think:
                 time.sleep(self.rng.uniform(0, 2 * think))
