@@ -247,6 +247,8 @@ LOGGING = {
     "loggers": {
         # urllib3 logs request lines at DEBUG; keep it quiet and redacted anyway.
         "urllib3": {"level": "WARNING"},
+        # django-axes says hello at every start and after every login at INFO; failures and lockouts are warnings.
+        "axes": {"level": "WARNING"},
         # Django's default config gives these loggers handlers of their own, which would print each record a
         # second time, unredacted: ours replace them.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
