@@ -203,6 +203,8 @@ if not 0 < QWOTY_CALL_DEADLINE_SECONDS < QWOTY_PUSH_STALE_SECONDS:
         f"QWOTY_PUSH_STALE_SECONDS ({QWOTY_PUSH_STALE_SECONDS:g}): a push still in flight past the stale threshold "
         "is queued again by the sweep and sent twice."
     )
+# Minutes between scheduled refreshes from Qwoty (queued by the sweep, run by a worker); 0 = never.
+QWOTY_REFRESH_MINUTES = env.float("QWOTY_REFRESH_MINUTES", default=15)
 # Requests per second to Qwoty, shared by all workers; 0 = unlimited.
 QWOTY_PUSH_RATE_PER_SECOND = env.float("QWOTY_PUSH_RATE_PER_SECOND", default=20.0)
 

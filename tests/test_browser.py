@@ -294,3 +294,21 @@ def test_sales_ops_previews_an_edit_then_saves_it(staff, pulled, push_worker):
     expect(page.locator("#record-form .alert-success")).to_contain_text("Saved")
     expect(page.locator(f"#sync-{catalog.pk}")).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Previewed in the browser"}]
+
+
+def test_the_dashboard_shows_the_last_scheduled_refresh_from_qwoty(staff, pulled, push_worker):
+    from backoffice.sync import refresh
+
+    catalog = Catalog.objects.order_by("pk").first()
+    pulled.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Renamed in Qwoty"}).raise_for_status()
+    refresh.schedule_if_due()  # as the sweep does; the push worker runs it
+    manager = staff(factories.manager_user())
+    card = manager.page.locator("#last-refresh")
+    for _ in range(50):  # the worker runs the refresh in the background: reload until it has finished
+        manager.goto("/")
+        if "ago" in card.inner_text():
+            break
+        manager.page.wait_for_timeout(200)
+    expect(card).to_contain_text("1 updated")
+    manager.screenshot("dashboard-refresh")
+    assert Catalog.objects.get(pk=catalog.pk).name == "Renamed in Qwoty"

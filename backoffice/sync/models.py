@@ -147,3 +147,25 @@ class TargetState(models.Model):
 
     def __str__(self):
         return f"{self.target} ({'paused' if self.paused else 'active'})"
+
+
+class RefreshRun(models.Model):
+    """One scheduled refresh from Qwoty: queued by the sweep once per interval, run by a worker."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUSES = [(QUEUED, "Queued"), (RUNNING, "Running"), (DONE, "Done"), (FAILED, "Failed")]
+
+    # The interval it belongs to (epoch seconds // interval): unique, so sweeps on several nodes queue one run.
+    slot = models.BigIntegerField(unique=True)
+    status = models.CharField(max_length=8, choices=STATUSES, default=QUEUED)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)  # created, updated, unchanged, conflict, failed
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-slot"]
+
+    def __str__(self):
+        return f"refresh {self.slot} ({self.status})"

@@ -1,5 +1,6 @@
 """Recover stalled pushes: records left `pushing` by a dead worker, pending records whose task was lost,
-and a target paused on a refused token once Qwoty accepts it again.
+and a target paused on a refused token once Qwoty accepts it again. Also queues the scheduled refresh from
+Qwoty once per QWOTY_REFRESH_MINUTES.
 
 Run once, or with `--every N` as a long-running process beside the worker (make run does).
 """
@@ -10,7 +11,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from backoffice.sync import push
+from backoffice.sync import push, refresh
 
 
 class Command(BaseCommand):
@@ -24,6 +25,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._stop)
         while True:
             counts = push.sweep()
+            if refresh.schedule_if_due():
+                self.stdout.write("sweep: refresh from Qwoty queued")
             if any(counts.values()) or not every:
                 stale, overdue, resumed = counts["stale"], counts["overdue"], counts["resumed"]
                 links = f"{counts['stale_links']} stale and {counts['overdue_links']} overdue links"
