@@ -25,12 +25,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._stop)
         while True:
             counts = push.sweep()
-            if refresh.schedule_if_due():
-                self.stdout.write("sweep: refresh from Qwoty queued")
             if any(counts.values()) or not every:
                 stale, overdue, resumed = counts["stale"], counts["overdue"], counts["resumed"]
                 links = f"{counts['stale_links']} stale and {counts['overdue_links']} overdue links"
                 self.stdout.write(f"sweep: {stale} stale, {overdue} overdue re-queued, {resumed} resumed; {links}")
+            if refresh.schedule_if_due():
+                self.stdout.write("sweep: refresh from Qwoty queued")
             if not every:
                 return
             close_old_connections()
