@@ -121,20 +121,17 @@ def _paused_change(alert: Alert, target: str, paused: TargetState | None, now: d
     """Raised while the target is paused on refused credentials."""
     if (paused is not None) == alert.raised:
         return None
-    label = Target(target).label
     if paused is None:
-        lasted = _duration(now - (alert.since or now))
-        return Change(
-            NoticeKind.RECOVERED,
-            f"{label} recovered after {lasted}: pushing resumed",
-            _text(
+        return _recovery(
+            alert,
+            now,
+            "pushing resumed",
+            lambda label, lasted: (
                 f"{label} accepts our credentials again: pushing resumed, {lasted} after it was paused.",
                 f"{_pushes(_waiting(target))} waiting are being sent.",
-                f"Pushes: {_link('sync:queue')}",
             ),
-            AlertState.CLEAR,
-            since=now,
         )
+    label = Target(target).label
     since = paused.paused_at or now
     waiting = _pushes(_waiting(target))
     then = (
@@ -194,19 +191,15 @@ def _failing_change(alert: Alert, target: str, now: datetime) -> Change | None:
         )
     if not _recovered(recent, now):
         return None
-    lasted = _duration(now - (alert.since or now))
-    last_failure = recent["last_failure"]
-    return Change(
-        NoticeKind.RECOVERED,
-        f"{label} recovered after {lasted}: pushes go through again",
-        _text(
-            f"Pushes to {label} go through again: it was failing for {lasted}"
-            + (f", the last failure at {_clock(last_failure)}." if last_failure else "."),
+    last_failure = f", the last failure at {_clock(recent['last_failure'])}" if recent["last_failure"] else ""
+    return _recovery(
+        alert,
+        now,
+        "pushes go through again",
+        lambda label, lasted: (
+            f"Pushes to {label} go through again: it was failing for {lasted}{last_failure}.",
             f"{_pushes(_waiting(target))} waiting.",
-            f"Pushes: {_link('sync:queue')}",
         ),
-        AlertState.CLEAR,
-        since=now,
     )
 
 
@@ -245,24 +238,19 @@ class FailedRow:
 def _failed_records_change(alert: Alert, target: str, now: datetime) -> Change | None:
     """Raised while any record (or link) of the target is failed. A notice when it is raised, then one per window at
     most while records go on failing, counting those failed since the last notice; one when none is left."""
-    label = Target(target).label
     groups = _failed_groups(target)
     total = sum(group.rows.count() for group in groups)
     if not total:
         if not alert.raised:
             return None
-        lasted = _duration(now - (alert.since or now))
-        return Change(
-            NoticeKind.RECOVERED,
-            f"{label} recovered after {lasted}: no failed records left",
-            _text(
-                f"Every record that failed to push to {label} has been sent or fixed since ({lasted} after the first).",
-                f"Pushes: {_link('sync:queue')}",
-            ),
-            AlertState.CLEAR,
-            since=now,
+        return _recovery(
+            alert,
+            now,
+            "no failed records left",
+            lambda label, lasted: (f"Every record that failed to push to {label} has been sent or fixed since.",),
             notified_until=alert.notified_until,
         )
+    label = Target(target).label
     window = timedelta(minutes=settings.ALERT_WINDOW_MINUTES)
     if alert.raised and alert.last_notified_at and now - alert.last_notified_at < window:
         return None  # the next notice counts these too
@@ -338,6 +326,20 @@ def _waiting(target: str) -> int:
     if target == Target.QWOTY:
         return sum(m.model.objects.filter(sync_status__in=IN_FLIGHT).count() for m in mirrors.all_mirrors())
     return connectors.get(target).model.objects.filter(sync_status__in=IN_FLIGHT).count()
+
+
+def _recovery(alert: Alert, now: datetime, what: str, lines, *, notified_until=None) -> Change:
+    """An alert clears: "<target> recovered after <how long it was raised>: <what>", with `lines(label, lasted)`."""
+    label = Target(alert.target).label
+    lasted = _duration(now - (alert.since or now))
+    return Change(
+        NoticeKind.RECOVERED,
+        f"{label} recovered after {lasted}: {what}",
+        _text(*lines(label, lasted), f"Pushes: {_link('sync:queue')}"),
+        AlertState.CLEAR,
+        since=now,
+        notified_until=notified_until,
+    )
 
 
 # -- who is told, and how -------------------------------------------------------------------------------
