@@ -1,6 +1,7 @@
 from django.http import HttpResponse
 
 from backoffice.sync.refresh import last_runs
+from backoffice.sync.selectors import alert_board
 from customers.tax_id_selectors import review_counts
 
 from . import permissions as p
@@ -16,5 +17,6 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "changes": recent_changes(user=request.user),
         "tax_review": review_counts() if p.can(request.user, p.REVIEW_TAX_IDS) else None,
         "refresh": last_runs(),
+        "alerts": alert_board() if p.can(request.user, p.VIEW_ALERTS) else None,
     }
     return render_page(request, "dashboard.html", context)

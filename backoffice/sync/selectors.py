@@ -12,7 +12,7 @@ from backoffice.permissions import CHANGE_CONTACT_LINKS, can
 from backoffice.records import KINDS, Kind
 
 from . import connectors
-from .models import PushAttempt, SyncStatus, Target
+from .models import Alert, AlertNotice, AlertState, PushAttempt, SyncStatus, Target
 
 WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED, SyncStatus.CONFLICT)
 BUCKETS = {SyncStatus.FAILED: "failed", SyncStatus.CONFLICT: "conflict"}  # the rest: "pending"
@@ -64,6 +64,19 @@ def _link_entries(kind: Kind, can_retry: bool, limit: int) -> list[QueueEntry]:
         for link in waiting.order_by("sync_error_at", "next_push_at")[:limit]:
             entries.append(QueueEntry(kind=kind, record=link, can_retry=can_retry, target=connector.target))
     return entries
+
+
+@dataclass(frozen=True)
+class AlertBoard:
+    active: list[Alert]
+    notices: list[AlertNotice]
+
+
+def alert_board(*, notices: int = 8) -> AlertBoard:
+    """The dashboard's alerts: those raised now, oldest first, but paused targets (every page's banner says so),
+    and the latest notices sent. Two queries."""
+    active = Alert.objects.filter(state=AlertState.RAISED).exclude(key__endswith=":paused").order_by("since")
+    return AlertBoard(active=list(active), notices=list(AlertNotice.objects.all()[:notices]))
 
 
 OUTCOMES = {
