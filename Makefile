@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install chromium redis run test lint format chaos bench bench-push bench-ui bench-ui-pg bench-taxids clean
+.PHONY: install chromium redis run test lint format chaos scale-demo bench bench-push bench-ui bench-ui-pg bench-taxids clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: chromium redis install  ## the whole suite (DATABASE_URL picks the databas
 
 chaos: install  ## 2,000 concurrent edits against a failing upstream and killed workers; nothing may be lost
 	$(BIN)/python -m tests.chaos
+
+scale-demo: install  ## 2 web + 2 RQ worker nodes on PostgreSQL and a Redis of its own; staff edits over HTTP, a node killed, Redis restarted
+	$(BIN)/python -m tests.scale_demo
 
 bench-push: install  ## push throughput vs a synchronous PATCH in post_save, save latency, worker memory
 	$(BIN)/python -m tests.bench_push

@@ -1,9 +1,12 @@
-"""CSV downloads: streamed rows, Excel-friendly UTF-8, and cells a spreadsheet will not run as formulas."""
+"""Downloads for audits: CSV (streamed rows, Excel-friendly UTF-8, and cells a spreadsheet will not run as
+formulas) and JSON (a streamed array)."""
 
 import csv
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -40,3 +43,18 @@ def csv_download(*, name: str, header: Sequence[str], rows: Iterable[Sequence]) 
     response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.csv"'
     return response
+
+
+def json_download(*, name: str, items: Iterable[dict]) -> StreamingHttpResponse:
+    """A streamed JSON array attachment named `<name>-<timestamp>.json`, an object per item (dates in ISO 8601)."""
+    response = StreamingHttpResponse(_json_array(items), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M}.json"'
+    return response
+
+
+def _json_array(items: Iterable[dict]) -> Iterator[str]:
+    separator = "[\n"
+    for item in items:
+        yield separator + json.dumps(item, cls=DjangoJSONEncoder, ensure_ascii=False)
+        separator = ",\n"
+    yield "[]\n" if separator == "[\n" else "\n]\n"

@@ -58,6 +58,7 @@ CHANGE_CONTACT_LINKS = ("contacts.change_contact",)
 VIEW_CATALOGS = ("catalogs.view_catalog",)
 CHANGE_CATALOGS = ("catalogs.change_catalog",)
 VIEW_PUSH_LOG = ("sync.view_pushattempt",)
+VIEW_ALERTS = ("sync.view_alert",)
 # Managers approve, reject and edit tax IDs on the review page.
 REVIEW_TAX_IDS = ("customers.review_taxid",)
 

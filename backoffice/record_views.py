@@ -13,12 +13,15 @@ from django.utils.cache import patch_vary_headers
 from backoffice.sync.edits import StaleEdit, UnresolvedConflict
 from backoffice.sync.mirror import to_json
 from backoffice.sync.models import SyncStatus
+from backoffice.sync.preview import edit_preview
 
 from .htmx import HtmxHttpRequest, render_page, wants_fragment
 from .records import kind_of
 from .selectors import conflict_fields, field_label, last_change, record_changes, record_push_attempts
 
 IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.PUSHING)
+PREVIEW = "preview"  # the edit form's "Preview" button: show what saving would send, save nothing
+UNSAVED_HEADER = "X-Unsaved-Edit"
 SYNC_PANEL = "sync-panel"
 CHANGE_HISTORY = "change-history"
 
@@ -99,6 +102,12 @@ def edit_page(request: HtmxHttpRequest, record, *, form_class, save: Callable) -
         form = form_class(request.POST, instance=copy.copy(record))
         if not form.is_valid():
             status = 422
+        elif PREVIEW in request.POST:
+            context["preview"] = edit_preview(record, form.changed_upstream_data())
+            context["form"] = form
+            response = render_page(request, "records/record_form.html", context, fragment="form")
+            response[UNSAVED_HEADER] = "true"  # app.js keeps its warning about leaving with unsaved changes
+            return response
         else:
             try:
                 saved, unchanged, merged = _save_changes(form, save)

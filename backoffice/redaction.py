@@ -22,8 +22,8 @@ _TOKEN_SHAPES = re.compile(r"(?i)(bearer\s+)[^\s\"',]+|(\"access_token\"\s*:\s*\
 # user:password@ in a URL (a token put in QWOTY_API_URL), and the whole userinfo of a URL we show.
 _URL_PASSWORD = re.compile(r"(://[^/\s:@\"']*:)[^/\s@\"']+@")
 _URL_USERINFO = re.compile(r"^([a-z][a-z0-9+.\-]*://)[^/@]*@", re.IGNORECASE)
-# Every secret the settings hold: Qwoty's token, Prioticket's client secret, Koywe's token.
-SECRET_SETTINGS = ("QWOTY_API_TOKEN", "PRIOTICKET_CLIENT_SECRET", "KOYWE_API_TOKEN")
+# Every secret the settings hold: Qwoty's token, Prioticket's client secret, Koywe's token, the mail server's password.
+SECRET_SETTINGS = ("QWOTY_API_TOKEN", "PRIOTICKET_CLIENT_SECRET", "KOYWE_API_TOKEN", "EMAIL_HOST_PASSWORD")
 
 
 def redact(text: str) -> str:

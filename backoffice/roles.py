@@ -34,6 +34,8 @@ _MANAGERS = [
     "customers.review_taxid",
     # The full push log (every call to Qwoty with its bodies) is for managers.
     "sync.view_pushattempt",
+    # Alerts (a target paused or failing, records failed for good) on the dashboard; managers are also emailed.
+    "sync.view_alert",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {SALES_OPS: _SALES_OPS, MANAGERS: _MANAGERS, SUPPORT: _SUPPORT}

@@ -203,6 +203,8 @@ if not 0 < QWOTY_CALL_DEADLINE_SECONDS < QWOTY_PUSH_STALE_SECONDS:
         f"QWOTY_PUSH_STALE_SECONDS ({QWOTY_PUSH_STALE_SECONDS:g}): a push still in flight past the stale threshold "
         "is queued again by the sweep and sent twice."
     )
+# Minutes between scheduled refreshes from Qwoty (queued by the sweep, run by a worker); 0 = never.
+QWOTY_REFRESH_MINUTES = env.float("QWOTY_REFRESH_MINUTES", default=15)
 # Requests per second to Qwoty, shared by all workers; 0 = unlimited.
 QWOTY_PUSH_RATE_PER_SECOND = env.float("QWOTY_PUSH_RATE_PER_SECOND", default=20.0)
 
@@ -247,12 +249,40 @@ LOGGING = {
     "loggers": {
         # urllib3 logs request lines at DEBUG; keep it quiet and redacted anyway.
         "urllib3": {"level": "WARNING"},
+        # django-axes says hello at every start and after every login at INFO; failures and lockouts are warnings.
+        "axes": {"level": "WARNING"},
         # Django's default config gives these loggers handlers of their own, which would print each record a
         # second time, unredacted: ours replace them.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# Alerts to managers (backoffice/sync/alerts.py): email through Django's mail. EMAIL_URL (smtp+tls://user:pass@host:587)
+# or the usual EMAIL_* settings; with DEBUG on and neither set, emails are printed on the console.
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    backend = "console" if DEBUG else "smtp"
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=f"django.core.mail.backends.{backend}.EmailBackend")
+    EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # a sweep never hangs on a mail server
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+# Addresses told besides the Managers group's, and where links in the emails point.
+ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
+BACKOFFICE_URL = env.str("BACKOFFICE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# A target is failing once this many pushes to it failed within the window; it has recovered once none failed
+# for ALERT_RECOVERY_MINUTES and one went through since, or none failed within the window.
+ALERT_WINDOW_MINUTES = env.float("ALERT_WINDOW_MINUTES", default=10.0)
+ALERT_FAILURE_THRESHOLD = env.int("ALERT_FAILURE_THRESHOLD", default=20)
+ALERT_RECOVERY_MINUTES = env.float("ALERT_RECOVERY_MINUTES", default=2.0)
+if ALERT_FAILURE_THRESHOLD < 1 or ALERT_WINDOW_MINUTES <= 0:
+    raise ImproperlyConfigured("ALERT_FAILURE_THRESHOLD must be 1 or more, and ALERT_WINDOW_MINUTES above 0.")
 
 # Behind a TLS-terminating proxy, name the header it sets, e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https.
 # Trusted only when configured: without such a proxy, any client could send the header and pass as HTTPS.

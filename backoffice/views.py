@@ -1,5 +1,7 @@
 from django.http import HttpResponse
 
+from backoffice.sync.refresh import last_runs
+from backoffice.sync.selectors import alert_board
 from customers.tax_id_selectors import review_counts
 
 from . import permissions as p
@@ -14,5 +16,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "summary": dashboard_summary(request.user),
         "changes": recent_changes(user=request.user),
         "tax_review": review_counts() if p.can(request.user, p.REVIEW_TAX_IDS) else None,
+        "refresh": last_runs(),
+        "alerts": alert_board() if p.can(request.user, p.VIEW_ALERTS) else None,
     }
     return render_page(request, "dashboard.html", context)

@@ -61,6 +61,10 @@ class ContactDetailsForm(RecordForm):
         phone = self.cleaned_data["phone"]
         if not phone:
             return phone
+        if self.instance.phone and phone == display_phone(self.instance.phone):
+            # Left as it was opened: Qwoty's number stays, even one our check would refuse (some pulled numbers
+            # are not valid for their country), so the rest of the contact can still be edited.
+            return self.instance.phone
         region = customer_country([(t.tax, t.tax_value) for t in self.instance.customer.tax_ids.all()])
         check = parse_phone(phone, region=region)
         if not check.valid:

@@ -104,7 +104,10 @@ EXPECTED.update(
     {
         "sync:queue": page(EVERYONE),
         "sync:attempt-list": page((LOGIN, 403, 403, 200, 200)),
-        "sync:attempt-export": [Rule((LOGIN, 403, 403, 200, 200))],
+        "sync:attempt-export": [
+            Rule((LOGIN, 403, 403, 200, 200), kwargs=lambda w: {"format": "csv"}),
+            Rule((LOGIN, 403, 403, 200, 200), kwargs=lambda w: {"format": "json"}),
+        ],
         "sync:retry-all": [Rule((LOGIN,) + (REDIRECT,) * 4, method="POST")],
         "sync:resume": [Rule((LOGIN, 403, 403, REDIRECT, REDIRECT), method="POST")],
         "sync:retry": [

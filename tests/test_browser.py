@@ -271,3 +271,44 @@ def test_pages_work_under_the_content_security_policy(staff, pulled):
     admin.goto("/admin/customers/customer/")
     admin.page.get_by_role("link", name=customer.name, exact=True).first.click()
     expect(admin.page.locator("#customer_form")).to_be_visible()
+
+
+def test_sales_ops_previews_an_edit_then_saves_it(staff, pulled, push_worker):
+    catalog = Catalog.objects.order_by("name").first()
+    sales = staff(factories.sales_ops_user())
+    page = sales.page
+    sales.goto(f"/catalogs/{catalog.pk}/edit/")
+    page.fill("#id_name", "Previewed in the browser")
+    page.get_by_role("button", name="Preview").click()
+
+    preview = page.locator(".preview")
+    expect(preview).to_contain_text("Saving would send")
+    expect(preview).to_contain_text(f"PATCH {pulled.url}/catalogs/{catalog.pk}")
+    expect(preview.locator("pre")).to_contain_text('"name": "Previewed in the browser"')
+    expect(page.locator("#id_name")).to_have_value("Previewed in the browser")  # the input is kept
+    sales.screenshot("catalog-edit-preview")
+    assert Catalog.objects.get(pk=catalog.pk).name == catalog.name  # nothing saved by a preview
+    assert pulled.received("PATCH") == []
+
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#record-form .alert-success")).to_contain_text("Saved")
+    expect(page.locator(f"#sync-{catalog.pk}")).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)
+    assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Previewed in the browser"}]
+
+
+def test_the_dashboard_shows_the_last_scheduled_refresh_from_qwoty(staff, pulled, push_worker):
+    from backoffice.sync import refresh
+
+    catalog = Catalog.objects.order_by("pk").first()
+    pulled.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Renamed in Qwoty"}).raise_for_status()
+    refresh.schedule_if_due()  # as the sweep does; the push worker runs it
+    manager = staff(factories.manager_user())
+    card = manager.page.locator("#last-refresh")
+    for _ in range(50):  # the worker runs the refresh in the background: reload until it has finished
+        manager.goto("/")
+        if "ago" in card.inner_text():
+            break
+        manager.page.wait_for_timeout(200)
+    expect(card).to_contain_text("1 updated")
+    manager.screenshot("dashboard-refresh")
+    assert Catalog.objects.get(pk=catalog.pk).name == "Renamed in Qwoty"

@@ -122,3 +122,27 @@ def test_pull_with_wrong_url_says_so(sandbox_server):
 def test_pull_from_unreachable_upstream_says_so():
     with pytest.raises(CommandError, match=r"^Cannot reach Qwoty: Could not reach Qwoty at http://127\.0\.0\.1:9/api"):
         pull("--url", "http://127.0.0.1:9/api")
+
+
+def test_a_copy_older_than_ours_is_not_news(sandbox):
+    """A pull reads a page, then a push's answer lands before the pull applies that page's copy of the record."""
+    pull()
+    catalog = Catalog.objects.first()
+    read_by_the_pull = {**catalog.last_synced, "name": "Before our push"}
+    Catalog.objects.filter(pk=catalog.pk).update(
+        name="Pushed", last_synced={**catalog.last_synced, "name": "Pushed", "updated_at": "2099-01-01T00:00:00.000Z"}
+    )
+    assert apply_upstream(mirrors.get("catalogs"), read_by_the_pull, catalog) == UNCHANGED
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.sync_status) == ("Pushed", SyncStatus.SYNCED)  # neither reverted nor in conflict
+
+
+def test_a_record_whose_push_is_in_flight_is_left_to_its_answer(sandbox):
+    pull()
+    catalog = Catalog.objects.first()
+    held = catalog.last_synced
+    Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.PUSHING, name="Being pushed")
+    changed = {**held, "name": "Being pushed", "updated_at": "2099-01-01T00:00:00.000Z"}
+    assert apply_upstream(mirrors.get("catalogs"), changed, catalog) == UNCHANGED
+    catalog.refresh_from_db()
+    assert (catalog.sync_status, catalog.last_synced) == (SyncStatus.PUSHING, held)  # its answer will bring it

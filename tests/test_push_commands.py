@@ -62,7 +62,12 @@ def test_sweep_once_reports_what_it_did(pulled, settings):
     Catalog.objects.filter(pk=catalog.pk).update(
         sync_status=SyncStatus.PUSHING, pushing_since=timezone.now() - timedelta(seconds=5)
     )
-    assert run("qwoty_sweep") == "sweep: 1 stale, 0 overdue re-queued, 0 resumed; 0 stale and 0 overdue links\n"
+    links = "0 stale and 0 overdue links"
+    assert run("qwoty_sweep") == (
+        f"sweep: 1 stale, 0 overdue re-queued, 0 resumed; {links}; 0 alert notices\n"
+        "sweep: refresh from Qwoty queued\n"  # the first sweep of an interval (QWOTY_REFRESH_MINUTES)
+    )
+    assert run("qwoty_sweep") == f"sweep: 0 stale, 0 overdue re-queued, 0 resumed; {links}; 0 alert notices\n"
 
 
 @task()

@@ -371,6 +371,18 @@ def test_an_invalid_phone_or_email_is_refused_inline(sales, french_contact):
     assert "full domain" in html
 
 
+def test_a_contact_whose_pulled_phone_our_check_refuses_can_still_be_edited(sales):
+    contact = factories.ContactFactory(phone="+31 6 90138069", last_name="Before")  # not valid for NL
+    response = edit(sales, contact, "contact-update", **contact_values(contact, last_name="After"))
+    assert response.status_code == 200
+    contact.refresh_from_db()
+    assert (contact.last_name, contact.phone) == ("After", "+31 6 90138069")  # Qwoty's number kept as it was
+
+    response = edit(sales, contact, "contact-update", **contact_values(contact, phone="+31 6 9013806"))
+    assert response.status_code == 422  # a number staff type is still checked
+    assert "Not a valid number" in response.content.decode()
+
+
 def test_roles_keep_their_order_when_unchanged(sales, french_contact):
     response = edit(
         sales, french_contact, "contact-update", **contact_values(french_contact, role=["buyer", "billing"])

@@ -201,3 +201,26 @@ def test_a_call_deadline_not_below_the_stale_threshold_is_refused(env):
     assert result.returncode != 0
     assert "ImproperlyConfigured: QWOTY_CALL_DEADLINE_SECONDS" in result.stderr
     assert "must be above 0 and below QWOTY_PUSH_STALE_SECONDS" in result.stderr
+
+
+def test_alert_emails_print_on_the_console_in_development_and_go_by_smtp_in_production():
+    names = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_USE_TLS", "ALERT_EMAILS")
+    development = json.loads(settings_in_subprocess({"DEBUG": "true"}, *names).stdout)
+    assert development["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert development["ALERT_EMAILS"] == []
+
+    mail = {"EMAIL_URL": "smtp+tls://alerts:pw@mail.example:587", "ALERT_EMAILS": "ops@example.com,cto@example.com"}
+    production = json.loads(settings_in_subprocess({**PRODUCTION, **mail}, *names).stdout)
+    assert production == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "alerts",
+        "EMAIL_USE_TLS": True,
+        "ALERT_EMAILS": ["ops@example.com", "cto@example.com"],
+    }
+    separate = {"EMAIL_HOST": "relay.example", "EMAIL_PORT": "2525"}
+    assert json.loads(settings_in_subprocess({**PRODUCTION, **separate}, "EMAIL_HOST", "EMAIL_PORT").stdout) == {
+        "EMAIL_HOST": "relay.example",
+        "EMAIL_PORT": 2525,
+    }

@@ -293,7 +293,9 @@ def test_the_push_log_exports_as_filtered_as_csv_with_formulas_neutralised(clien
     drain()
     client.force_login(manager_user())
 
-    rows = export_rows(client.get(reverse("sync:attempt-export"), {"resource": "catalogs", "before": "1"}))
+    rows = export_rows(
+        client.get(reverse("sync:attempt-export", args=["csv"]), {"resource": "catalogs", "before": "1"})
+    )
     expected = PushAttempt.objects.filter(resource="catalogs").order_by("-id")
     assert [int(row["attempt"]) for row in rows] == list(expected.values_list("attempt", flat=True))
     assert [row["record id"] for row in rows] == [str(pk) for pk in expected.values_list("record_id", flat=True)]
@@ -305,7 +307,28 @@ def test_the_push_log_exports_as_filtered_as_csv_with_formulas_neutralised(clien
     assert TEST_TOKEN not in json.dumps(rows)
 
 
-def test_the_push_log_export_is_for_managers_only(client, pulled):
+def test_the_push_log_exports_as_json_with_the_same_filters(client, pulled, drain):
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=manager_user(), data={"name": "Sent as JSON"})
+    contact_update(contact=Contact.objects.first(), user=None, data={"first_name": "Not exported"})
+    drain()
+    client.force_login(manager_user())
+
+    response = client.get(reverse("sync:attempt-export", args=["json"]), {"record_id": str(catalog.pk)})
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"].startswith('attachment; filename="push-log-')
+    calls = json.loads(b"".join(response.streaming_content))
+    assert [(call["entity"], call["record_id"], call["record"]) for call in calls] == [
+        ("catalogs", str(catalog.pk), "Sent as JSON")
+    ]
+    assert calls[0]["request_body"] == {"name": "Sent as JSON"}  # data, not text
+    assert calls[0]["status"] == 200
+    empty = client.get(reverse("sync:attempt-export", args=["json"]), {"resource": "customers"})
+    assert json.loads(b"".join(empty.streaming_content)) == []
+
+
+@pytest.mark.parametrize("format", ["csv", "json"])
+def test_the_push_log_export_is_for_managers_only(client, pulled, format):
     for user in (support_user(), sales_ops_user()):
         client.force_login(user)
-        assert client.get(reverse("sync:attempt-export")).status_code == 403
+        assert client.get(reverse("sync:attempt-export", args=[format])).status_code == 403

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class SyncStatus(models.TextChoices):
@@ -147,3 +148,89 @@ class TargetState(models.Model):
 
     def __str__(self):
         return f"{self.target} ({'paused' if self.paused else 'active'})"
+
+
+class RefreshRun(models.Model):
+    """One scheduled refresh from Qwoty: queued by the sweep once per interval, run by a worker."""
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    STATUSES = [(QUEUED, "Queued"), (RUNNING, "Running"), (DONE, "Done"), (FAILED, "Failed")]
+
+    # The interval it belongs to (epoch seconds // interval): unique, so sweeps on several nodes queue one run.
+    slot = models.BigIntegerField(unique=True)
+    status = models.CharField(max_length=8, choices=STATUSES, default=QUEUED)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)  # created, updated, unchanged, conflict, failed
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-slot"]
+
+    def __str__(self):
+        return f"refresh {self.slot} ({self.status})"
+
+
+class AlertState(models.TextChoices):
+    RAISED = "raised", "Raised"
+    CLEAR = "clear", "Clear"
+
+
+class Alert(models.Model):
+    """A named condition of one target (`qwoty:paused`, `koywe:failing`, `prioticket:failed_records`) as managers
+    were last told of it. The sweep compares it with the condition as it reads it now (`sync/alerts.py`)."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    state = models.CharField(max_length=8, choices=AlertState.choices, default=AlertState.CLEAR)
+    # When the alert last changed state (raised: since when the condition holds).
+    since = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    # Failed records: the newest failure a notice has counted; later ones go in the next notice.
+    notified_until = models.DateTimeField(null=True, blank=True)
+    # The latest notice's subject, what the dashboard says of a raised alert.
+    summary = models.CharField(max_length=200, blank=True)
+
+    def __str__(self):
+        return f"{self.key} ({self.state})"
+
+    @property
+    def target(self) -> str:
+        return self.key.split(":", 1)[0]
+
+    @property
+    def condition(self) -> str:
+        return self.key.split(":", 1)[1]
+
+    @property
+    def raised(self) -> bool:
+        return self.state == AlertState.RAISED
+
+    @property
+    def label(self) -> str:
+        conditions = {"paused": "paused", "failing": "failing", "failed_records": "failed records"}
+        return f"{Target(self.target).label} {conditions.get(self.condition, self.condition)}"
+
+
+class NoticeKind(models.TextChoices):
+    RAISED = "raised", "Raised"
+    MORE = "more", "More of the same"  # failed records: more failed since the last notice
+    RECOVERED = "recovered", "Recovered"
+
+
+class AlertNotice(models.Model):
+    """One notice sent about an alert (by email to the managers, and on the dashboard). Holds no secret."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    emailed_to = models.PositiveIntegerField(default=0)  # how many addresses the email went to
+    email_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.subject

@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -84,11 +85,11 @@ def apply_upstream(mirror, data: dict, record=None) -> str:
             return CREATED
 
         record = mirror.model.objects.select_for_update().get(pk=record.pk)
+        if record.last_synced == data or _behind(data, record):
+            return UNCHANGED
         snapshot = mirror.upstream_values(record.last_synced)
         local = mirror.values(record)
         incoming = mirror.upstream_values(data)
-        if record.last_synced == data:
-            return UNCHANGED
 
         edited_locally = {name for name in mirror.fields if local[name] != snapshot[name]}
         changed_upstream = {name for name in mirror.fields if incoming[name] != snapshot[name]}
@@ -109,6 +110,23 @@ def apply_upstream(mirror, data: dict, record=None) -> str:
         if set(names) & set(mirror.fields):
             links.mark_contact_links_dirty(record)  # Prioticket and Koywe get what Qwoty now holds
         return CONFLICT if conflicts else UPDATED
+
+
+def _behind(data: dict, record) -> bool:
+    """Whether Qwoty's copy read by a pull is not news: our push of this record is in flight (its answer will
+    bring Qwoty's whole object), or the copy is older than the one we hold (read before a push's answer was
+    applied). Taken for an upstream change, it would revert our own edit or raise a conflict with ourselves."""
+    if record.sync_status == SyncStatus.PUSHING:
+        return True
+    read, held = _timestamp(data.get("updated_at")), _timestamp((record.last_synced or {}).get("updated_at"))
+    return read is not None and held is not None and read < held
+
+
+def _timestamp(value):
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
 
 
 def _save(mirror, record, data, names, *, status, conflict=None) -> None:

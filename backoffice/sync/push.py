@@ -27,7 +27,7 @@ from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
 from backoffice.redaction import redact_data, redact_json, redact_url
 
-from . import links, queue, statements
+from . import alerts, links, queue, statements
 from . import mirror as mirrors
 from .context import applying_upstream
 from .models import PushAttempt, SyncStatus, TargetState, stored_response
@@ -326,10 +326,12 @@ def resume_target(target: str = TARGET) -> int:
 
 
 def sweep() -> dict:
-    """Recover what a dead worker or a lost task left behind, and resume a paused target once Qwoty accepts us.
+    """Recover what a dead worker or a lost task left behind, resume a paused target once Qwoty accepts us, and tell
+    managers what changed.
 
     - `pushing` for longer than QWOTY_PUSH_STALE_SECONDS: the worker died mid-push → pending, queued.
     - `pending` and overdue by as long (or with no due time): its task was lost → queued again.
+    - alerts (paused, failing, failed records) read after that, so a target resumed now is told recovered now.
     Looks only at our records, never at task rows.
     """
     now = timezone.now()
@@ -356,7 +358,9 @@ def sweep() -> dict:
     state = target_state()
     if state.paused and _upstream_accepts_token():
         counts["resumed"] = resume_target()
-    return counts | links.sweep()
+    counts |= links.sweep()
+    counts["alerts"] = len(alerts.evaluate())
+    return counts
 
 
 def _enqueue_all(condition: Q) -> int:

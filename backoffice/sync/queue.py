@@ -56,6 +56,12 @@ class PushWorker(SimpleWorker):
     it, and its listener thread, blocked up to 60 s in a read, held every worker's exit for that long (seen
     with rq 3.0 and redis-py 8.2)."""
 
+    def __init__(self, *args, maintenance_interval: int = 30, worker_ttl: int = 45, **kwargs):
+        # RQ's scheduler (which moves due retries onto the queue) dies with a Redis restart, and a worker starts
+        # a new one at its maintenance pass: every 30 s, not RQ's 10 minutes; a worker blocked waiting for a job
+        # looks up after worker_ttl - 15 s. Until then the sweep covers an overdue push.
+        super().__init__(*args, maintenance_interval=maintenance_interval, worker_ttl=worker_ttl, **kwargs)
+
     def subscribe(self) -> None:
         pass
 

@@ -12,7 +12,7 @@ from backoffice.permissions import CHANGE_CONTACT_LINKS, can
 from backoffice.records import KINDS, Kind
 
 from . import connectors
-from .models import PushAttempt, SyncStatus, Target
+from .models import Alert, AlertNotice, AlertState, PushAttempt, SyncStatus, Target
 
 WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED, SyncStatus.CONFLICT)
 BUCKETS = {SyncStatus.FAILED: "failed", SyncStatus.CONFLICT: "conflict"}  # the rest: "pending"
@@ -64,6 +64,19 @@ def _link_entries(kind: Kind, can_retry: bool, limit: int) -> list[QueueEntry]:
         for link in waiting.order_by("sync_error_at", "next_push_at")[:limit]:
             entries.append(QueueEntry(kind=kind, record=link, can_retry=can_retry, target=connector.target))
     return entries
+
+
+@dataclass(frozen=True)
+class AlertBoard:
+    active: list[Alert]
+    notices: list[AlertNotice]
+
+
+def alert_board(*, notices: int = 8) -> AlertBoard:
+    """The dashboard's alerts: those raised now, oldest first, but paused targets (every page's banner says so),
+    and the latest notices sent. Two queries."""
+    active = Alert.objects.filter(state=AlertState.RAISED).exclude(key__endswith=":paused").order_by("since")
+    return AlertBoard(active=list(active), notices=list(AlertNotice.objects.all()[:notices]))
 
 
 OUTCOMES = {
@@ -135,28 +148,29 @@ def push_attempts_filtered(
     return attempts
 
 
+# The export's columns: (heading, key of push_attempt_export_records()'s dicts).
 EXPORT_COLUMNS = (
-    "time",
-    "target",
-    "entity",
-    "record id",
-    "record",
-    "method",
-    "url",
-    "status",
-    "error kind",
-    "error",
-    "duration ms",
-    "attempt",
-    "changed by",
-    "request body",
-    "response body",
+    ("time", "time"),
+    ("target", "target"),
+    ("entity", "entity"),
+    ("record id", "record_id"),
+    ("record", "record"),
+    ("method", "method"),
+    ("url", "url"),
+    ("status", "status"),
+    ("error kind", "error_kind"),
+    ("error", "error"),
+    ("duration ms", "duration_ms"),
+    ("attempt", "attempt"),
+    ("changed by", "changed_by"),
+    ("request body", "request_body"),
+    ("response body", "response_body"),
 )
 EXPORT_CHUNK = 2000
 
 
-def push_attempt_export_rows(attempts) -> Iterator[tuple]:
-    """The filtered log as CSV rows, read a chunk at a time (names of a chunk's records in one query each)."""
+def push_attempt_export_records(attempts) -> Iterator[dict]:
+    """The filtered log, a dict per call, read a chunk at a time (names of a chunk's records in one query each)."""
     attempts = attempts.select_related("user")
     last_id = None
     while True:
@@ -165,24 +179,32 @@ def push_attempt_export_rows(attempts) -> Iterator[tuple]:
             return
         names = _record_names(chunk)
         for attempt in chunk:
-            yield (
-                attempt.created_at,
-                attempt.get_target_display(),
-                attempt.resource,
-                attempt.record_id,
-                names.get((attempt.resource, attempt.record_id), ""),
-                attempt.method,
-                attempt.url,
-                attempt.status,
-                attempt.error_kind,
-                attempt.error_message,
-                attempt.duration_ms,
-                attempt.attempt,
-                attempt.user.get_username() if attempt.user else "",
-                "" if attempt.request_body is None else json.dumps(attempt.request_body, ensure_ascii=False),
-                attempt.response_body,
-            )
+            yield {
+                "time": attempt.created_at,
+                "target": attempt.get_target_display(),
+                "entity": attempt.resource,
+                "record_id": attempt.record_id,
+                "record": names.get((attempt.resource, attempt.record_id), ""),
+                "method": attempt.method,
+                "url": attempt.url,
+                "status": attempt.status,
+                "error_kind": attempt.error_kind,
+                "error": attempt.error_message,
+                "duration_ms": attempt.duration_ms,
+                "attempt": attempt.attempt,
+                "changed_by": attempt.user.get_username() if attempt.user else "",
+                "request_body": attempt.request_body,
+                "response_body": attempt.response_body,
+            }
         last_id = chunk[-1].id
+
+
+def push_attempt_export_rows(records: Iterator[dict]) -> Iterator[list]:
+    """The records as CSV rows, in EXPORT_COLUMNS' order; the request body as JSON text."""
+    for record in records:
+        body = record["request_body"]
+        record["request_body"] = "" if body is None else json.dumps(body, ensure_ascii=False)
+        yield [record[key] for _, key in EXPORT_COLUMNS]
 
 
 def _record_names(attempts: list[PushAttempt]) -> dict[tuple[str, object], str]:

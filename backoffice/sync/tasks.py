@@ -7,7 +7,7 @@ from django_tasks import task
 
 from backoffice.redaction import redact_text
 
-from . import links, push
+from . import links, push, refresh
 
 
 class RedactedTaskError(Exception):
@@ -48,3 +48,9 @@ def sweep() -> dict:
 @secrets_redacted
 def push_link(target: str, link_id: int) -> str:
     return links.push_now(target, link_id)
+
+
+@task()
+@secrets_redacted
+def refresh_from_qwoty(run_id: int) -> str:
+    return refresh.run_refresh(run_id)

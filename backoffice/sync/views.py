@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from backoffice import permissions as p
-from backoffice.csv_export import csv_download
+from backoffice.csv_export import csv_download, json_download
 from backoffice.htmx import HtmxHttpRequest, render_page
 from backoffice.permissions import staff_view
 from backoffice.qwoty.errors import QwotyError
@@ -21,6 +21,7 @@ from .models import Target, TargetState
 from .pull import pull_record
 from .selectors import (
     EXPORT_COLUMNS,
+    push_attempt_export_records,
     push_attempt_export_rows,
     push_attempt_list,
     push_attempts_filtered,
@@ -116,12 +117,15 @@ def attempt_list(request: HtmxHttpRequest):
 
 
 @staff_view(*p.VIEW_PUSH_LOG)
-def attempt_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
-    """The push log as filtered, as CSV for audits: streamed, bodies included (stored without secrets)."""
+def attempt_export(request: HtmxHttpRequest, format: str) -> StreamingHttpResponse:
+    """The push log as filtered, as CSV or JSON for audits: streamed, bodies included (stored without secrets)."""
     filters = PushLogFilter(request.GET or None).applicable_filters()
     filters.pop("before", None)  # the whole filtered log, not one page of it
-    rows = push_attempt_export_rows(push_attempts_filtered(**filters))
-    return csv_download(name="push-log", header=EXPORT_COLUMNS, rows=rows)
+    records = push_attempt_export_records(push_attempts_filtered(**filters))
+    if format == "json":
+        return json_download(name="push-log", items=records)
+    header = [heading for heading, _ in EXPORT_COLUMNS]
+    return csv_download(name="push-log", header=header, rows=push_attempt_export_rows(records))
 
 
 def _editable_record(request: HtmxHttpRequest, resource: str, pk):

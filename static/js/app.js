@@ -122,7 +122,8 @@
   // reach the document. Only a save that succeeded clears the guard; errors and stale edits keep the input.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var form = event.detail.elt.closest && event.detail.elt.closest("form[data-guard-unsaved]");
-    if (form && event.detail.xhr.status < 300) dirty.delete(form.id);
+    var xhr = event.detail.xhr;
+    if (form && xhr.status < 300 && !xhr.getResponseHeader("X-Unsaved-Edit")) dirty.delete(form.id);
   });
   document.addEventListener("submit", function (event) {
     if (event.target.matches("form[data-guard-unsaved]") && !event.target.hasAttribute("hx-post")) {

@@ -1,5 +1,7 @@
 """Recover stalled pushes: records left `pushing` by a dead worker, pending records whose task was lost,
-and a target paused on a refused token once Qwoty accepts it again.
+and a target paused on a refused token once Qwoty accepts it again; then tell managers of any alert that
+was raised or cleared (backoffice/sync/alerts.py). Also queues the scheduled refresh from Qwoty once per
+QWOTY_REFRESH_MINUTES.
 
 Run once, or with `--every N` as a long-running process beside the worker (make run does).
 """
@@ -10,7 +12,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from backoffice.sync import push
+from backoffice.sync import push, refresh
 
 
 class Command(BaseCommand):
@@ -27,7 +29,11 @@ class Command(BaseCommand):
             if any(counts.values()) or not every:
                 stale, overdue, resumed = counts["stale"], counts["overdue"], counts["resumed"]
                 links = f"{counts['stale_links']} stale and {counts['overdue_links']} overdue links"
-                self.stdout.write(f"sweep: {stale} stale, {overdue} overdue re-queued, {resumed} resumed; {links}")
+                notices = f"{counts['alerts']} alert notice{'s' if counts['alerts'] != 1 else ''}"
+                recovered = f"{stale} stale, {overdue} overdue re-queued, {resumed} resumed"
+                self.stdout.write(f"sweep: {recovered}; {links}; {notices}")
+            if refresh.schedule_if_due():
+                self.stdout.write("sweep: refresh from Qwoty queued")
             if not every:
                 return
             close_old_connections()

@@ -1,0 +1,72 @@
+"""Scheduled refresh from Qwoty: every QWOTY_REFRESH_MINUTES the sweep queues one pull of everything, which a
+worker runs. Records changed in Qwoty are refreshed; a field also edited here and not pushed yet becomes a
+conflict for staff to settle (`pull.apply_upstream`), never an overwrite. The dashboard shows the last run.
+
+Qwoty's list endpoints take no "changed since" filter, so each run reads every page; an object whose copy is
+unchanged costs a comparison, not a write.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backoffice.qwoty.client import QwotyClient
+from backoffice.qwoty.errors import QwotyError
+from backoffice.redaction import redact
+
+from . import mirror as mirrors
+from . import queue
+from .models import RefreshRun
+from .pull import PullSummary, pull_resource
+
+logger = logging.getLogger(__name__)
+
+
+def schedule_if_due(*, now=None) -> RefreshRun | None:
+    """Queue this interval's refresh unless it is queued already (by this sweep or another node's)."""
+    minutes = settings.QWOTY_REFRESH_MINUTES
+    if minutes <= 0:
+        return None
+    slot = int((now or timezone.now()).timestamp() // (minutes * 60))
+    if RefreshRun.objects.filter(slot=slot).exists():
+        return None
+    from .tasks import refresh_from_qwoty
+
+    try:
+        with transaction.atomic():
+            run = RefreshRun.objects.create(slot=slot)
+            queue.enqueue(refresh_from_qwoty, run.pk)
+    except IntegrityError:
+        return None  # another sweep queued it a moment ago
+    return run
+
+
+def run_refresh(run_id: int) -> str:
+    """Pull every record from Qwoty for run `run_id`, once: a duplicate task finds it taken and does nothing."""
+    now = timezone.now()
+    if not RefreshRun.objects.filter(pk=run_id, status=RefreshRun.QUEUED).update(
+        status=RefreshRun.RUNNING, started_at=now
+    ):
+        return "taken"
+    summary = PullSummary()
+    client = QwotyClient()
+    try:
+        for mirror in mirrors.all_mirrors():
+            pull_resource(client, mirror, summary)
+    except QwotyError as exc:
+        status, error = RefreshRun.FAILED, redact(exc.message)
+        logger.warning("Refresh from Qwoty failed: %s", error)
+    else:
+        status, error = RefreshRun.DONE, ""
+    counts = dict(summary.counts)
+    RefreshRun.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now(), counts=counts, error=error)
+    return status
+
+
+def last_runs() -> dict:
+    """For the dashboard: the last finished run, and the one under way if any."""
+    finished = RefreshRun.objects.filter(status__in=(RefreshRun.DONE, RefreshRun.FAILED)).first()
+    running = RefreshRun.objects.filter(status=RefreshRun.RUNNING).first()
+    return {"last": finished, "running": running, "every": settings.QWOTY_REFRESH_MINUTES}
