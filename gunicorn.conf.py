@@ -1,4 +1,4 @@
-"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py backoffice.wsgi`."""
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py backoffice.config.wsgi`."""
 
 import multiprocessing
 import os

@@ -7,6 +7,6 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Back office"
 
     def ready(self):
-        from .roles import apply_role_permissions
+        from backoffice.accounts.roles import apply_role_permissions
 
         post_migrate.connect(apply_role_permissions, sender=self, dispatch_uid="backoffice.apply_role_permissions")

@@ -4,9 +4,8 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from backoffice.accounts import permissions as p
 from backoffice.sync import mirror as mirrors
-
-from . import permissions as p
 
 
 @dataclass(frozen=True)

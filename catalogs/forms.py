@@ -1,8 +1,8 @@
 from django import forms
 
-from backoffice.bulk import BulkForm
-from backoffice.listing import ListParams
-from backoffice.record_forms import RecordForm, text_field
+from backoffice.ui.bulk import BulkForm
+from backoffice.ui.listing import ListParams
+from backoffice.ui.record_forms import RecordForm, text_field
 
 from .models import Catalog
 from .selectors import ACTIVE, INACTIVE, SORT_COLUMNS

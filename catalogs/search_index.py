@@ -1,11 +1,11 @@
-"""What the catalog search reads folded, whatever the case and accents (backoffice/folding.py): a shadow column
+"""What the catalog search reads folded, whatever the case and accents (backoffice/db/folding.py): a shadow column
 each on SQLite, kept by triggers; a trigram index of their folds on PostgreSQL.
 
 A migration that rebuilds catalogs_catalog on SQLite drops them: end it with
 `migrations.RunPython(search_index.install, search_index.uninstall)` (the check `backoffice.W001` says so).
 """
 
-from backoffice.folding import FoldedColumns
+from backoffice.db.folding import FoldedColumns
 
 FOLDED = FoldedColumns(
     "catalogs_catalog",

@@ -2,8 +2,8 @@
 
 from django.db.models import Q, QuerySet
 
-from backoffice.bulk import BulkPreview, preview
-from backoffice.listing import folded_contains_any, id_match, matching_all, ordering
+from backoffice.ui.bulk import BulkPreview, preview
+from backoffice.ui.listing import folded_contains_any, id_match, matching_all, ordering
 
 from . import search_index
 from .models import Catalog

@@ -2,10 +2,10 @@ import uuid
 
 from django import forms
 
-from backoffice.bulk import BulkForm
-from backoffice.listing import ListParams
-from backoffice.permissions import CONTACT_DETAILS
-from backoffice.record_forms import RecordForm, text_field
+from backoffice.accounts.permissions import CONTACT_DETAILS
+from backoffice.ui.bulk import BulkForm
+from backoffice.ui.listing import ListParams
+from backoffice.ui.record_forms import RecordForm, text_field
 from customers.countries import customer_country
 
 from .models import Contact, Role

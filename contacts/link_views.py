@@ -15,15 +15,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from backoffice import permissions as p
-from backoffice.htmx import HtmxHttpRequest, render_page, wants_fragment
-from backoffice.permissions import staff_view
-from backoffice.record_views import IN_FLIGHT, get_or_404
-from backoffice.redirects import redirect_back
-from backoffice.selectors import record_push_attempts
+from backoffice.accounts import permissions as p
+from backoffice.accounts.permissions import staff_view
 from backoffice.sync import connectors
 from backoffice.sync.links import retry
 from backoffice.sync.models import PushAttempt, TargetLink, TargetState
+from backoffice.ui.htmx import HtmxHttpRequest, render_page, wants_fragment
+from backoffice.ui.record_views import IN_FLIGHT, get_or_404
+from backoffice.ui.redirects import redirect_back
+from backoffice.ui.selectors import record_push_attempts
 
 from . import selectors
 from .link_forms import LINK_FORMS

@@ -1,4 +1,4 @@
-"""What the contact search reads folded, whatever the case and accents (backoffice/folding.py): a shadow column
+"""What the contact search reads folded, whatever the case and accents (backoffice/db/folding.py): a shadow column
 each on SQLite, kept by triggers; a trigram index of their folds on PostgreSQL.
 
 The contact list searches these and the customer's name (folded by customers/search_index.py).
@@ -6,7 +6,7 @@ A migration that rebuilds contacts_contact on SQLite drops them: end it with
 `migrations.RunPython(search_index.install, search_index.uninstall)` (the check `backoffice.W001` says so).
 """
 
-from backoffice.folding import FoldedColumns
+from backoffice.db.folding import FoldedColumns
 
 FOLDED = FoldedColumns(
     "contacts_contact",

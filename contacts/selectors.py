@@ -3,9 +3,9 @@
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.lookups import Contains
 
-from backoffice.bulk import BulkPreview, preview
-from backoffice.folding import folded_contains
-from backoffice.listing import (
+from backoffice.db.folding import folded_contains
+from backoffice.ui.bulk import BulkPreview, preview
+from backoffice.ui.listing import (
     compact,
     compacted,
     folded_contains_any,

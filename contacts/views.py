@@ -1,15 +1,15 @@
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.views.decorators.http import require_POST
 
-from backoffice import permissions as p
-from backoffice.action_views import bulk_response, quick_action_response
-from backoffice.bulk import BulkAction
-from backoffice.htmx import HtmxHttpRequest
-from backoffice.list_views import list_page
-from backoffice.permissions import staff_view
-from backoffice.record_views import detail_page, edit_page, get_or_404
+from backoffice.accounts import permissions as p
+from backoffice.accounts.permissions import staff_view
 from backoffice.records import CONTACTS
 from backoffice.sync.edits import UnresolvedConflict
+from backoffice.ui.action_views import bulk_response, quick_action_response
+from backoffice.ui.bulk import BulkAction
+from backoffice.ui.htmx import HtmxHttpRequest
+from backoffice.ui.list_views import list_page
+from backoffice.ui.record_views import detail_page, edit_page, get_or_404
 from customers.selectors import customer_or_none
 
 from . import selectors

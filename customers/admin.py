@@ -4,10 +4,10 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from backoffice.sync.admin import MirroredRecordAdmin, MirroredRecordAdminForm
-from backoffice.templatetags.backoffice import upstream_value
-from backoffice.web_urls import WebURLField, WebURLValidator
+from backoffice.ui.templatetags.backoffice import upstream_value
+from backoffice.ui.web_urls import WebURLField, WebURLValidator
+from customers.tax_ids import services as tax_review
 
-from . import tax_review
 from .models import Customer, TaxId
 
 

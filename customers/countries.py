@@ -1,6 +1,6 @@
 """A customer's country, guessed from what it already holds."""
 
-from customers.tax_validation import validate_tax_id
+from customers.tax_ids.validation import validate_tax_id
 
 
 def customer_country(tax_ids: list[tuple[str, str]]) -> str | None:

@@ -43,7 +43,7 @@ class TaxId(models.Model):
     """One legal identifier of a customer; upstream keeps them as the ordered `tax_ids` list.
 
     The validation columns hold validate_tax_id's verdict, computed when the row is created or its
-    value changes (customers.tax_review.check_fields), so the review list filters and sorts in SQL.
+    value changes (customers.tax_ids.services.check_fields), so the review list filters and sorts in SQL.
     The review columns are local: a manager's approval or rejection, never sent upstream.
     """
 

@@ -6,7 +6,7 @@ table. An FTS5 table with the trigram tokenizer indexes every three characters o
 and tax values, so a substring search reads only the rows that contain it. Database triggers keep it up
 to date whatever writes the rows: ORM saves, queryset updates, bulk inserts, raw SQL.
 
-The name and external ids are searched whatever their case and accents (backoffice/folding.py): the same
+The name and external ids are searched whatever their case and accents (backoffice/db/folding.py): the same
 triggers keep a folded copy of each in a shadow column (`name_folded`...), which the scan reads, and the index
 holds those folded copies. Tax values are indexed as they are, without separators. On PostgreSQL, `install`
 creates the trigram index of the folded columns instead (`folding.FoldedColumns`).
@@ -23,8 +23,8 @@ and `backoffice.W001` warn, and the search tests fail.
 from django.core import checks
 from django.db import connection
 
-from backoffice.folding import FoldedColumns, fold, shadow
-from backoffice.listing import SEPARATORS, compact
+from backoffice.db.folding import FoldedColumns, fold, shadow
+from backoffice.ui.listing import SEPARATORS, compact
 
 MIN_LENGTH = 3  # the trigram tokenizer matches nothing shorter
 

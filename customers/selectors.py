@@ -8,7 +8,7 @@ from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QueryS
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
 
-from backoffice.listing import (
+from backoffice.ui.listing import (
     JoinedLines,
     compact,
     compacted,

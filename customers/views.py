@@ -1,15 +1,15 @@
 from django.http import HttpResponse
 
-from backoffice import permissions as p
-from backoffice.htmx import HtmxHttpRequest
-from backoffice.list_views import list_page
-from backoffice.permissions import staff_view
-from backoffice.record_views import detail_page, edit_page, get_or_404
+from backoffice.accounts import permissions as p
+from backoffice.accounts.permissions import staff_view
+from backoffice.ui.htmx import HtmxHttpRequest
+from backoffice.ui.list_views import list_page
+from backoffice.ui.record_views import detail_page, edit_page, get_or_404
+from customers.tax_ids.views import section_context
 
 from . import selectors
 from .forms import CustomerForm, CustomerListParams
 from .services import customer_update
-from .tax_id_views import section_context
 
 
 @staff_view(*p.VIEW_CUSTOMERS)

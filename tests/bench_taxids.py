@@ -28,8 +28,8 @@ def percentile(values: list[float], q: int) -> float:
 
 def validation_throughput(pairs: list[tuple[str, str]], *, min_seconds: float) -> tuple[float, float]:
     """Tax IDs per second: the bare check, and the stored columns (check + country hint + suggestion)."""
-    from customers.tax_review import check_fields
-    from customers.tax_validation import validate_tax_id
+    from customers.tax_ids.services import check_fields
+    from customers.tax_ids.validation import validate_tax_id
 
     def rate(check) -> float:
         done, started = 0, time.perf_counter()
@@ -52,10 +52,10 @@ def grow_to(total: int, *, distinct: int | None = None, rng_seed: int = 7) -> fl
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from backoffice.qwoty.sandbox import seed
     from customers.countries import customer_country
     from customers.models import Customer, TaxId
-    from customers.tax_review import check_fields
+    from customers.tax_ids.services import check_fields
+    from sandbox import seed
 
     started = time.perf_counter()
     rng = random.Random(rng_seed)

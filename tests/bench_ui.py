@@ -277,7 +277,7 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    from backoffice import roles
+    from backoffice.accounts import roles
     from backoffice.sync.push import target_state
     from customers.models import Customer
 

@@ -105,12 +105,12 @@ def indexes_deferred(models: list) -> Iterator[None]:
     then create them again from their definitions (and so holding every row), and ANALYZE the tables.
 
     The tables' own triggers are off meanwhile too (the row counts' would copy every row into a transition table):
-    what they keep is computed once the rows are in (backoffice/row_counts.py).
+    what they keep is computed once the rows are in (backoffice/db/row_counts.py).
     Run it inside a transaction: a load that fails leaves the indexes as they were.
     """
     from django.db import connection
 
-    from backoffice import row_counts
+    from backoffice.db import row_counts
 
     tables = [model._meta.db_table for model in models]
     with connection.cursor() as cursor:

@@ -4,8 +4,8 @@ import pytest
 from django.conf import settings as django_settings
 
 from backoffice.health import forget_upstream_check
-from backoffice.qwoty.sandbox import SandboxServer
 from backoffice.sync.connectors.http import ClientCredentials
+from sandbox import SandboxServer
 from tests.browser import chromium, push_worker, staff  # noqa: F401  (the browser tests' fixtures)
 from tests.queues import use_queue
 from tests.sandbox_control import Sandbox
@@ -69,5 +69,5 @@ def pulled(sandbox, transactional_db):
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
     """SQLite test database in a file, not in memory, so worker processes started by tests can share it."""
     database = django_settings.DATABASES["default"]
-    if database["ENGINE"] == "backoffice.sqlite":
+    if database["ENGINE"] == "backoffice.db.sqlite":
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")

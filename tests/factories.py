@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
-from backoffice import roles
+from backoffice.accounts import roles
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.context import applying_upstream
 from catalogs.models import Catalog
@@ -25,7 +25,7 @@ def _default_password_hash() -> str:
 
 
 class UserFactory(factory.django.DjangoModelFactory):
-    """A staff user: `role` is a group name from backoffice.roles (none by default)."""
+    """A staff user: `role` is a group name from backoffice.accounts.roles (none by default)."""
 
     class Meta:
         model = get_user_model()

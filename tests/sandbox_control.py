@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from backoffice.qwoty.sandbox import DEFAULT_TOKEN
+from sandbox import DEFAULT_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,11 +28,11 @@ class Sandbox:
 
     @classmethod
     def start_process(cls, *, customers: int, credentials: dict[str, str] | None = None) -> "Sandbox":
-        """`python -m backoffice.qwoty.sandbox` on a free port, in memory; `credentials` (by setting name)
+        """`python -m sandbox` on a free port, in memory; `credentials` (by setting name)
         replace the sandbox's public ones."""
         flags = [f"--{name.lower().replace('_', '-')}={value}" for name, value in (credentials or {}).items()]
         process = subprocess.Popen(
-            [sys.executable, "-m", "backoffice.qwoty.sandbox", "--port", "0", "--customers", str(customers), *flags],
+            [sys.executable, "-m", "sandbox", "--port", "0", "--customers", str(customers), *flags],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

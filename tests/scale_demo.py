@@ -435,7 +435,7 @@ def create_staff(count: int) -> list[tuple[str, str]]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from backoffice import roles
+    from backoffice.accounts import roles
 
     sales_ops = Group.objects.get(name=roles.SALES_OPS)
     staff = []
@@ -585,7 +585,7 @@ def start_sandbox(fleet: Fleet, *, customers: int) -> Sandbox:
     """The sandbox upstream in a process group of its own, with this run's credentials (production refuses
     the sandbox's public ones), on a free port."""
     flags = [f"--{name.lower().replace('_', '-')}={value}" for name, value in SCRATCH_CREDENTIALS.items()]
-    argv = [sys.executable, "-m", "backoffice.qwoty.sandbox", "--port", "0", "--customers", str(customers), *flags]
+    argv = [sys.executable, "-m", "sandbox", "--port", "0", "--customers", str(customers), *flags]
     process = fleet.start("sandbox", argv, dict(os.environ), service=True)
     log = fleet.folder / "sandbox.log"
     found = []
@@ -688,7 +688,7 @@ def start_nodes(args, fleet: Fleet, topology: Topology) -> None:
             "GUNICORN_WORKERS": str(args.web_workers),
             "GUNICORN_THREADS": str(args.web_threads),
         }
-        gunicorn = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "backoffice.wsgi"]
+        gunicorn = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "backoffice.config.wsgi"]
         fleet.start(f"web-{number}", gunicorn, web_env)
         topology.nodes.append(f"http://127.0.0.1:{port}")
     for number in (1, 2):

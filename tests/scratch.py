@@ -10,7 +10,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS
+from backoffice.config.sandbox_credentials import SANDBOX_CREDENTIALS
 from tests.sandbox_control import Sandbox
 
 # Benchmarks measure what production runs: with DEBUG on, Django also logs every query and the
@@ -42,7 +42,7 @@ def scratch_database(settings: dict | None = None, *, empty: bool = True) -> Non
         database_url = f"sqlite:///{folder / 'scratch.sqlite3'}"
     os.environ.update(
         {
-            "DJANGO_SETTINGS_MODULE": "backoffice.settings",
+            "DJANGO_SETTINGS_MODULE": "backoffice.config.settings",
             "DATABASE_URL": database_url,
             "LOG_LEVEL": "ERROR",
             **SCRATCH_CREDENTIALS,

@@ -6,12 +6,12 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from backoffice.models import Change
+from backoffice.audit.models import Change
 from backoffice.sync.models import SyncStatus
 from catalogs.models import Catalog
-from customers import tax_review
 from customers.models import Customer
 from customers.services import customer_update
+from customers.tax_ids import services as tax_review
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

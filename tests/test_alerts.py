@@ -12,7 +12,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice.qwoty.sandbox import PRIOTICKET_CLIENT_SECRET
 from backoffice.sync import alerts, push
 from backoffice.sync.models import Alert, AlertNotice, PushAttempt, SyncStatus, Target, TargetState
 from backoffice.sync.targets import pause_target
@@ -23,6 +22,7 @@ from contacts.models import Contact
 from contacts.services import contact_update
 from customers.models import Customer
 from customers.services import customer_update
+from sandbox import PRIOTICKET_CLIENT_SECRET
 from tests import factories
 from tests.conftest import TEST_TOKEN
 

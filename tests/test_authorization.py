@@ -167,7 +167,7 @@ EXPECTED.update(
 )
 
 
-# The tax-ID review (customers/tax_id_urls.py): managers and superusers only, everyone else 403.
+# The tax-ID review (customers/tax_ids/urls.py): managers and superusers only, everyone else 403.
 MANAGERS_ONLY = (LOGIN, 403, 403, 200, 200)
 
 

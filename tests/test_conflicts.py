@@ -2,7 +2,7 @@
 
 import pytest
 
-from backoffice.models import Change
+from backoffice.audit.models import Change
 from backoffice.sync.conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
 from backoffice.sync.edits import UnresolvedConflict
 from backoffice.sync.models import SyncStatus

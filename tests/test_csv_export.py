@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backoffice.csv_export import csv_download, spreadsheet_cell
+from backoffice.ui.csv_export import csv_download, spreadsheet_cell
 
 
 @pytest.mark.parametrize(

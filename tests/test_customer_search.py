@@ -9,8 +9,8 @@ from django.db import connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from backoffice import folding
-from backoffice.folding import folded_contains
+from backoffice.db import folding
+from backoffice.db.folding import folded_contains
 from catalogs.models import Catalog
 from catalogs.selectors import catalog_list
 from contacts.models import Contact
@@ -18,7 +18,7 @@ from contacts.selectors import contact_list
 from customers import search_index
 from customers.models import Customer, TaxId
 from customers.selectors import customer_list
-from customers.tax_id_selectors import _customers_named, taxid_list
+from customers.tax_ids.selectors import _customers_named, taxid_list
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Searching whatever the case and accents (backoffice/folding.py): the fold, and the folded columns the contact and
+"""Searching whatever the case and accents (backoffice/db/folding.py): the fold, and the folded columns the contact and
 catalog searches read, kept current by triggers on SQLite and read through a trigram index on PostgreSQL."""
 
 import uuid
@@ -8,8 +8,8 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backoffice import folding
-from backoffice.folding import fold
+from backoffice.db import folding
+from backoffice.db.folding import fold
 from catalogs import search_index as catalog_search
 from catalogs.models import Catalog
 from catalogs.selectors import catalog_list

@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from backoffice import listing, row_counts, selectors
-from backoffice.selectors import dashboard_summary
+from backoffice.db import row_counts
+from backoffice.ui import listing, selectors
+from backoffice.ui.selectors import dashboard_summary
 from catalogs.models import Catalog
 from contacts.models import Contact
 from contacts.selectors import role_filter

@@ -12,13 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.qwoty.errors import QwotyUnsafePath
-from backoffice.qwoty.sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
 from backoffice.sync import connectors, links, push, targets
 from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from contacts.links import link_save, new_link
 from contacts.models import Contact, KoyweLink, PrioticketLink
 from contacts.services import contact_update
+from sandbox import KOYWE_TOKEN, PRIOTICKET_CLIENT_SECRET
 from tests.conftest import TEST_TOKEN
 from tests.queues import BACKENDS, use_queue
 

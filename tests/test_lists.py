@@ -8,9 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from backoffice import listing
 from backoffice.sync.models import SyncStatus
 from backoffice.sync.push import target_state
+from backoffice.ui import listing
 from catalogs.models import Catalog
 from customers.models import Customer
 from tests import factories

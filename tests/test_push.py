@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.models import Change
+from backoffice.audit.models import Change
 from backoffice.qwoty.client import QwotyClient
 from backoffice.sync import push, statements, targets
 from backoffice.sync.edits import StaleEdit

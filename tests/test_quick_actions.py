@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from backoffice.models import Change
+from backoffice.audit.models import Change
 from backoffice.sync.edits import UnresolvedConflict
 from backoffice.sync.models import SyncStatus
 from catalogs.models import Catalog

@@ -6,7 +6,7 @@ from html import unescape
 import pytest
 from django.urls import NoReverseMatch, reverse
 
-from backoffice.models import Change
+from backoffice.audit.models import Change
 from backoffice.sync.models import PushAttempt, SyncStatus
 from catalogs.models import Catalog
 from catalogs.services import catalog_update

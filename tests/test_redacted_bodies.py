@@ -13,13 +13,13 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.management.commands import qwoty_worker
-from backoffice.qwoty.sandbox import KOYWE_TOKEN
 from backoffice.redaction import REDACTED
 from backoffice.sync import connectors, links, push, tasks
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.models import Contact, KoyweLink
+from sandbox import KOYWE_TOKEN
 from tests.conftest import TEST_TOKEN
 from tests.factories import manager_user, superuser, support_user
 from tests.test_links import link_koywe, link_prioticket, set_phone

@@ -129,7 +129,8 @@ def test_djangos_own_loggers_print_each_record_once_and_redacted():
     from tests.test_settings import ROOT
 
     code = (
-        "import django, logging, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'backoffice.settings'; django.setup(); "
+        "import django, logging, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'backoffice.config.settings'; "
+        "django.setup(); "
         "logging.getLogger('django.request').error('token %s', 'qwt_prod_leaked_123')"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DEBUG": "true"}

@@ -19,7 +19,7 @@ from stdnum.mx import rfc
 from stdnum.pe import ruc
 from stdnum.us import ein
 
-from backoffice.qwoty.sandbox import (
+from sandbox import (
     KOYWE_MERCHANT_ID,
     KOYWE_ORGANIZATION_ID,
     KOYWE_TOKEN,

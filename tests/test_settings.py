@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backoffice.sandbox_credentials import SANDBOX_CREDENTIALS
+from backoffice.config.sandbox_credentials import SANDBOX_CREDENTIALS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def settings_in_subprocess(env: dict, *names: str) -> subprocess.CompletedProcess:
     """Import settings in a fresh interpreter with exactly `env` (plus PATH), print the named values."""
     code = (
-        "import json, backoffice.settings as s; "
+        "import json, backoffice.config.settings as s; "
         "value = lambda n: s.DATABASES['default'] if n == 'DATABASES' else getattr(s, n); "
         f"print(json.dumps({{n: value(n) for n in {names!r}}}, default=str))"
     )
@@ -46,7 +46,7 @@ def test_defaults_are_sqlite_and_the_bundled_sandbox_when_debug_is_on():
     result = settings_in_subprocess({"DEBUG": "true"}, "DEBUG", "DATABASES", "QWOTY_API_URL", "QWOTY_API_TOKEN")
     values = json.loads(result.stdout)
     assert values["DEBUG"] is True
-    assert values["DATABASES"]["ENGINE"] == "backoffice.sqlite"  # Django's, with writers queued per process
+    assert values["DATABASES"]["ENGINE"] == "backoffice.db.sqlite"  # Django's, with writers queued per process
     assert values["QWOTY_API_URL"] == "http://127.0.0.1:8765/api"
     assert values["QWOTY_API_TOKEN"] == "qwoty_sandbox_token"
 
@@ -123,17 +123,17 @@ def test_production_processes_never_import_the_sandbox():
     # What the web server and the worker load: the WSGI app, every URL and view, the production commands.
     code = (
         "import sys, django; django.setup(); "
-        "from backoffice.wsgi import application; "
+        "from backoffice.config.wsgi import application; "
         "from django.urls import get_resolver; get_resolver().url_patterns; "
         "from django.core.management import load_command_class; "
         "[load_command_class('backoffice', f'qwoty_{name}') for name in ('worker', 'sweep', 'push', 'pull')]; "
         "print(sorted(name for name in sys.modules if 'sandbox' in name))"
     )
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **PRODUCTION}
-    env["DJANGO_SETTINGS_MODULE"] = "backoffice.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "backoffice.config.settings"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['backoffice.sandbox_credentials']"  # constants only, no server
+    assert result.stdout.strip() == "['backoffice.config.sandbox_credentials']"  # constants only, no server
 
 
 def test_production_session_and_cookie_settings():
@@ -151,7 +151,7 @@ def test_production_session_and_cookie_settings():
 
 
 def test_the_proxy_ssl_header_is_trusted_only_when_configured():
-    code = "import backoffice.settings as s; print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
+    code = "import backoffice.config.settings as s; print(getattr(s, 'SECURE_PROXY_SSL_HEADER', None))"
     env = {"PATH": os.environ["PATH"], **PRODUCTION}
     plain = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert plain.stdout.strip() == "None"  # a client's X-Forwarded-Proto would otherwise pass as HTTPS

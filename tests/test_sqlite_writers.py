@@ -1,11 +1,11 @@
-"""backoffice.sqlite: one write transaction per process at a time, queued on a lock, not in SQLite's busy handler."""
+"""backoffice.db.sqlite: one write transaction per process at a time, queued on a lock, not in SQLite's busy handler."""
 
 import threading
 
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from backoffice.sqlite.base import writer_lock
+from backoffice.db.sqlite.base import writer_lock
 from catalogs.models import Catalog
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the writer lock is SQLite's backend only")

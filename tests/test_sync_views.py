@@ -7,7 +7,6 @@ import json
 import pytest
 from django.urls import reverse
 
-from backoffice.qwoty.sandbox import KOYWE_TOKEN
 from backoffice.sync import connectors, push
 from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
 from catalogs.models import Catalog
@@ -15,6 +14,7 @@ from catalogs.services import catalog_update
 from contacts.links import link_save, new_link
 from contacts.models import Contact
 from contacts.services import contact_update
+from sandbox import KOYWE_TOKEN
 from tests.conftest import TEST_TOKEN
 from tests.factories import manager_user, sales_ops_user, support_user
 

@@ -12,14 +12,15 @@ from django.template import Context, Template
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from backoffice.models import Change
+from backoffice.audit.models import Change
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.context import applying_upstream
 from backoffice.sync.models import SyncStatus
-from backoffice.templatetags.backoffice import record_path
-from customers import tax_id_selectors, tax_review
+from backoffice.ui.templatetags.backoffice import record_path
 from customers.mirror import set_tax_ids
 from customers.models import Customer, TaxId, TaxIdReview
+from customers.tax_ids import selectors as tax_id_selectors
+from customers.tax_ids import services as tax_review
 from tests import factories
 
 Review = TaxId.Review
@@ -163,7 +164,7 @@ def test_bulk_approval_approves_only_passing_unreviewed_tax_ids_of_the_filter(ma
     german = customer_with(("VAT", "DE136695976"))
     rejected = row(customer_with(("VAT", "BE0403019261")), "BE0403019261")
     tax_review.tax_id_reject(tax_id=rejected, user=manager, note="Not theirs")
-    from customers.tax_id_selectors import taxid_list
+    from customers.tax_ids.selectors import taxid_list
 
     approved = tax_review.tax_ids_approve_passing(queryset=taxid_list(country="FR"), user=manager)
 

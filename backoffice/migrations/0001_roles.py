@@ -14,7 +14,7 @@ def delete_groups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """Staff roles as groups; their permissions are kept in step by backoffice.roles after migrate."""
+    """Staff roles as groups; their permissions are kept in step by backoffice.accounts.roles after migrate."""
 
     dependencies = [("auth", "0012_alter_user_first_name_max_length")]
 

@@ -1,11 +1,11 @@
-"""qwoty_fold() on PostgreSQL, with the unaccent and pg_trgm extensions: see backoffice/folding.py.
+"""qwoty_fold() on PostgreSQL, with the unaccent and pg_trgm extensions: see backoffice/db/folding.py.
 
-SQLite registers its qwoty_fold on each connection instead (backoffice/sqlite), so there is nothing to do there.
+SQLite registers its qwoty_fold on each connection instead (backoffice/db/sqlite), so there is nothing to do there.
 """
 
 from django.db import migrations
 
-from backoffice import folding
+from backoffice.db import folding
 
 
 class Migration(migrations.Migration):

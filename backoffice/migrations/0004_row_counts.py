@@ -1,11 +1,11 @@
-"""The table of exact row counts, and the function its triggers run, on PostgreSQL: see backoffice/row_counts.py.
+"""The table of exact row counts, and the function its triggers run, on PostgreSQL: see backoffice/db/row_counts.py.
 
 Each counted table's triggers come with its app's migration. SQLite keeps no counts.
 """
 
 from django.db import migrations
 
-from backoffice import row_counts
+from backoffice.db import row_counts
 
 
 class Migration(migrations.Migration):

@@ -168,9 +168,6 @@ class QwotyClient:
     def patch(self, resource: str, object_id, body: dict) -> QwotyResponse:
         return self.request("PATCH", record_path(resource, object_id), json=body)
 
-    def create(self, resource: str, body: dict) -> QwotyResponse:
-        return self.request("POST", resource_path(resource), json=body)
-
     def list_page(self, resource: str, *, page: int = 1, per_page: int = MAX_PER_PAGE) -> QwotyResponse:
         return self.request("GET", resource_path(resource), params={"page": page, "per_page": per_page})
 

@@ -3,9 +3,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.html import format_html
 
-from backoffice.record_forms import RecordForm
-from backoffice.selectors import last_change
-from backoffice.templatetags.backoffice import pretty_json, upstream_value
+from backoffice.audit.selectors import last_change
+from backoffice.ui.record_forms import RecordForm
+from backoffice.ui.templatetags.backoffice import pretty_json, upstream_value
 
 from . import mirror as mirrors
 from .edits import UnresolvedConflict, record_update

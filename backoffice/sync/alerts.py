@@ -25,8 +25,8 @@ from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from backoffice.accounts.roles import MANAGERS
 from backoffice.redaction import redact
-from backoffice.roles import MANAGERS
 
 from . import connectors
 from . import mirror as mirrors

@@ -7,7 +7,7 @@ wrappers around `record_update`; the post_save receivers then queue the push.
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from backoffice.models import Change
+from backoffice.audit.models import Change
 
 from . import mirror as mirrors
 from .models import SyncStatus

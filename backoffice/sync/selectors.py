@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from backoffice.permissions import CHANGE_CONTACT_LINKS, can
+from backoffice.accounts.permissions import CHANGE_CONTACT_LINKS, can
 from backoffice.records import KINDS, Kind
 
 from . import connectors

@@ -6,13 +6,13 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
-from backoffice import permissions as p
-from backoffice.csv_export import csv_download, json_download
-from backoffice.htmx import HtmxHttpRequest, render_page
-from backoffice.permissions import staff_view
+from backoffice.accounts import permissions as p
+from backoffice.accounts.permissions import staff_view
 from backoffice.qwoty.errors import QwotyError
 from backoffice.records import KINDS
-from backoffice.redirects import redirect_back
+from backoffice.ui.csv_export import csv_download, json_download
+from backoffice.ui.htmx import HtmxHttpRequest, render_page
+from backoffice.ui.redirects import redirect_back
 
 from . import links, push
 from .conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict

@@ -1,9 +1,9 @@
 """Contacts counted by triggers on PostgreSQL, so a deep page of the list is read from its end (see
-backoffice/row_counts.py)."""
+backoffice/db/row_counts.py)."""
 
 from django.db import migrations
 
-from backoffice import row_counts
+from backoffice.db import row_counts
 
 
 class Migration(migrations.Migration):

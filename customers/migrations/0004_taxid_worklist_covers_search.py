@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 def compact_unchecked_values(apps, schema_editor):
     """Rows of types we cannot check had no normal form; the review list now searches their compact form."""
-    from customers.tax_validation import compact
+    from customers.tax_ids.validation import compact
 
     TaxId = apps.get_model("customers", "TaxId")
     rows = list(TaxId.objects.filter(normalised="").only("pk", "tax_value"))

@@ -1,5 +1,5 @@
 """Customer search whatever the case and accents: folded columns on SQLite, a trigram index of the folded columns on
-PostgreSQL (see customers/search_index.py and backoffice/folding.py)."""
+PostgreSQL (see customers/search_index.py and backoffice/db/folding.py)."""
 
 from django.db import migrations
 

@@ -1,7 +1,7 @@
 import pytest
 
 from customers.countries import customer_country
-from customers.tax_validation import TaxIdCheck, cross_check, validate_tax_id
+from customers.tax_ids.validation import TaxIdCheck, cross_check, validate_tax_id
 
 VALID = "valid"
 INVALID = "invalid"

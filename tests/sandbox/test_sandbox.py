@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from backoffice.qwoty.sandbox import DEFAULT_TOKEN, SandboxServer, seed, taxids
+from sandbox import DEFAULT_TOKEN, SandboxServer, seed, taxids
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from backoffice import roles
+from backoffice.accounts import roles
 
 DEMO_USERS = [
     # username, password, group (None = superuser)

@@ -59,9 +59,7 @@ class Command(BaseCommand):
             raise CommandError(f"Port {port} already answers as a sandbox: is another `make run` still running?")
         db = Path(settings.BASE_DIR) / "var" / "sandbox.sqlite3"
         db.parent.mkdir(exist_ok=True)
-        self._spawn(
-            "sandbox", [sys.executable, "-m", "backoffice.qwoty.sandbox", "--port", str(port), "--db", str(db)], None
-        )
+        self._spawn("sandbox", [sys.executable, "-m", "sandbox", "--port", str(port), "--db", str(db)], None)
         deadline = time.monotonic() + 20
         while not _sandbox_up():
             if time.monotonic() > deadline or self.children[-1].poll() is not None:

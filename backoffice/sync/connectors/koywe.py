@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from customers.tax_validation import validate_tax_id
+from customers.tax_ids.validation import validate_tax_id
 
 from . import Call, Connector, path_segment
 from .http import StaticToken, TargetClient
@@ -26,7 +26,7 @@ BUSINESS_TYPES = [
 PERSON_DOCUMENTS = ("DNI", "CI", "CPF", "CC", "CE", "CURP", "PASSPORT")
 ORGANISATION_DOCUMENTS = ("RUT", "CUIT", "CNPJ", "NIT", "RFC", "RUC", "EIN")
 DOCUMENT_TYPE_CHOICES = [(name, name) for name in (*PERSON_DOCUMENTS, *ORGANISATION_DOCUMENTS)]
-# Tax IDs Koywe takes in each country; python-stdnum checks the number (customers/tax_validation.py).
+# Tax IDs Koywe takes in each country; python-stdnum checks the number (customers/tax_ids/validation.py).
 TAX_ID_TYPES = {"AR": ("CUIT",), "BR": ("CNPJ", "CPF"), "CL": ("RUT",), "CO": ("NIT",), "MX": ("RFC",)}
 TAX_ID_TYPES |= {"PE": ("RUC",), "US": ("EIN",)}
 TAX_ID_TYPE_CHOICES = [(name, name) for name in sorted({name for names in TAX_ID_TYPES.values() for name in names})]

@@ -1,7 +1,7 @@
 """Recompute the stored validation of every tax ID (status, reason, country, normal form, suggestion).
 
 Rows are validated when they are created or their value changes; run this after upgrading
-python-stdnum or changing the rules in customers/tax_validation.py, so the review list agrees.
+python-stdnum or changing the rules in customers/tax_ids/validation.py, so the review list agrees.
 Review decisions are left as they are.
 """
 
@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count
 
 from customers.models import TaxId
-from customers.tax_review import tax_ids_revalidate
+from customers.tax_ids.services import tax_ids_revalidate
 
 
 class Command(BaseCommand):

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from backoffice.health import healthz
+from backoffice.ui import dashboard as views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("customers/", include("customers.urls")),
+    path("", include("customers.tax_ids.urls")),
+    path("contacts/", include("contacts.urls")),
+    path("catalogs/", include("catalogs.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("sync/", include("backoffice.sync.urls")),
+]

@@ -1,0 +1,22 @@
+from django.http import HttpResponse
+
+from backoffice.accounts import permissions as p
+from backoffice.accounts.permissions import staff_view
+from backoffice.audit.selectors import recent_changes
+from backoffice.sync.refresh import last_runs
+from backoffice.sync.selectors import alert_board
+from backoffice.ui.htmx import HtmxHttpRequest, render_page
+from backoffice.ui.selectors import dashboard_summary
+from customers.tax_ids.selectors import review_counts
+
+
+@staff_view()
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
+    context = {
+        "summary": dashboard_summary(request.user),
+        "changes": recent_changes(user=request.user),
+        "tax_review": review_counts() if p.can(request.user, p.REVIEW_TAX_IDS) else None,
+        "refresh": last_runs(),
+        "alerts": alert_board() if p.can(request.user, p.VIEW_ALERTS) else None,
+    }
+    return render_page(request, "dashboard.html", context)
