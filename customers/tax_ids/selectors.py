@@ -6,7 +6,6 @@ only the rows of the page shown are looked at in Python (for the cross-checks be
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db.models import F, Q, QuerySet
@@ -131,6 +130,20 @@ def taxid_detail(pk) -> TaxId:
     return TaxId.objects.select_related("customer", "reviewed_by").get(pk=pk)
 
 
+def taxid_as_now(tax_id: TaxId) -> TaxId:
+    """The tax ID as stored now, or as given once deleted (its row still shows what was decided)."""
+    return taxid_detail(tax_id.pk) if TaxId.objects.filter(pk=tax_id.pk).exists() else tax_id
+
+
+def customer_or_none(pk) -> Customer | None:
+    return Customer.objects.filter(pk=pk).first()
+
+
+def customer_as_now(customer: Customer) -> Customer:
+    """The customer re-read after an edit of its tax IDs (its version and sync state have moved on)."""
+    return Customer.objects.get(pk=customer.pk)
+
+
 def filter_choices(*, tax: str = "") -> dict:
     """The type and country filters' choices, without reading 100,000 rows: the types and countries we check.
 
@@ -213,25 +226,3 @@ def customer_tax_id_panel(customer: Customer) -> TaxIdPanel:
         problems=problems,
         reviews=reviews,
     )
-
-
-EXPORT_COLUMNS = (
-    ("customer id", "customer_id"),
-    ("customer name", "customer__name"),
-    ("tax", "tax"),
-    ("tax_value", "tax_value"),
-    ("normalised", "normalised"),
-    ("country", "country"),
-    ("validation status", "validation_status"),
-    ("reason", "validation_reason"),
-    ("review status", "review_status"),
-    ("reviewed by", "reviewed_by__username"),
-    ("reviewed at", "reviewed_at"),
-    ("note", "review_note"),
-)
-
-
-def taxid_export_rows(queryset: QuerySet[TaxId], *, chunk_size: int = 2000) -> Iterator[tuple]:
-    """The export's rows, streamed from the database in chunks (no model instances, no full list in memory)."""
-    fields = [name for _, name in EXPORT_COLUMNS]
-    return queryset.values_list(*fields).iterator(chunk_size=chunk_size)

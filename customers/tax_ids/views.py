@@ -1,8 +1,9 @@
 """The tax-ID review: the managers' worklist, review decisions, edits of a customer's tax IDs, CSV export.
 
 Every endpoint requires `customers.review_taxid` (Managers, superusers); edits also need the matching
-tax-ID and customer permissions. A decision answers the row it came from (the worklist) or the tax-ID
-section of the customer's page, whichever the HTMX request targets; without HTMX it redirects back.
+tax-ID and customer permissions (customers/tax_ids/permissions.py). A decision answers the row it came from
+(the worklist) or the tax-ID section of the customer's page, whichever the HTMX request targets; without HTMX
+it redirects back.
 """
 
 from urllib.parse import urlencode
@@ -20,19 +21,15 @@ from backoffice.accounts import permissions as p
 from backoffice.accounts.permissions import staff_view
 from backoffice.sync.edits import UnresolvedConflict
 from backoffice.ui.action_views import LIST_CHANGED, quick_action_response
-from backoffice.ui.csv_export import csv_download
 from backoffice.ui.htmx import HtmxHttpRequest, render_page, wants_fragment
 from backoffice.ui.listing import PER_PAGE_CHOICES, paginate
 from backoffice.ui.record_views import get_or_404
 from customers.models import Customer, TaxId
 from customers.tax_ids import selectors
 from customers.tax_ids import services as tax_review
+from customers.tax_ids.export import taxid_csv
 from customers.tax_ids.forms import BulkApproveForm, MoveForm, ReviewForm, TaxIdForm, TaxIdListParams
-
-REVIEW = p.REVIEW_TAX_IDS
-ADD = (*REVIEW, *p.CHANGE_CUSTOMERS, "customers.add_taxid")
-CHANGE = (*REVIEW, *p.CHANGE_CUSTOMERS, "customers.change_taxid")
-DELETE = (*REVIEW, *p.CHANGE_CUSTOMERS, "customers.delete_taxid")
+from customers.tax_ids.permissions import ADD, CHANGE, DELETE, REVIEW
 
 SECTION = "tax-ids"  # id of the tax-ID section on the customer's page
 CONFLICT = "Nothing was changed: this customer is in conflict with Qwoty. Settle the conflict on its page first."
@@ -137,8 +134,7 @@ def taxid_bulk_approve(request: HtmxHttpRequest) -> HttpResponse:
 def taxid_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
     """The list as filtered, as CSV for audits: streamed, so 100,000 rows never sit in memory."""
     params = TaxIdListParams(request.GET if request.method == "GET" else request.POST)
-    rows = selectors.taxid_export_rows(selectors.taxid_list(**params.filters()))
-    return csv_download(name="tax-ids", header=[label for label, _ in selectors.EXPORT_COLUMNS], rows=rows)
+    return taxid_csv(selectors.taxid_list(**params.filters()))
 
 
 # ---- a customer's tax IDs (its page's section) ------------------------------------------------------
@@ -252,7 +248,7 @@ def _section_answer(
         elif extra.get("message"):
             messages.success(request, extra["message"])
         return redirect(_next(request) or reverse("customer-detail", args=[customer.pk]))
-    customer = Customer.objects.get(pk=customer.pk)
+    customer = selectors.customer_as_now(customer)
     context = section_context(request, customer, **extra)
     # An edit is pushed: the page's sync badge starts polling and its panels refresh.
     return quick_action_response(
@@ -288,7 +284,7 @@ def _answer(
         elif message:
             messages.success(request, message)
         return redirect(_next(request) or reverse("taxid-list"))
-    tax_id = selectors.taxid_detail(tax_id.pk) if TaxId.objects.filter(pk=tax_id.pk).exists() else tax_id
+    tax_id = selectors.taxid_as_now(tax_id)
     selectors.with_cross_checks([tax_id])
     context = {"tax_id": tax_id, "review_form": form, "error": error, "message": message, "edited": edited}
     response = render(request, "customers/taxid_list.html#row", context, status=status)
@@ -302,7 +298,7 @@ def _form_page(request: HtmxHttpRequest, customer: Customer, form: TaxIdForm, *,
 
 
 def _customer_or_404(pk) -> Customer:
-    customer = Customer.objects.filter(pk=pk).first()
+    customer = selectors.customer_or_none(pk)
     if customer is None:
         raise Http404
     return customer
