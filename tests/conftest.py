@@ -6,7 +6,7 @@ from django.conf import settings as django_settings
 from backoffice.health import forget_upstream_check
 from backoffice.sync.connectors.http import ClientCredentials
 from sandbox import SandboxServer
-from tests.browser import chromium, push_worker, staff  # noqa: F401  (the browser tests' fixtures)
+from tests.browser.fixtures import chromium, push_worker, staff  # noqa: F401  (the browser tests' fixtures)
 from tests.queues import use_queue
 from tests.sandbox_control import Sandbox
 

@@ -16,7 +16,7 @@ from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from tests import factories
 from tests.queues import use_queue
-from tests.test_record_pages import opened_form
+from tests.ui.test_record_pages import opened_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from contacts.models import Contact
 from contacts.selectors import contact_list
 from customers.selectors import customer_list
 from tests import factories
-from tests.test_customer_search import rebuild_table
+from tests.ui.test_customer_search import rebuild_table
 
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's folded shadow columns")
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's qwoty_fold()")

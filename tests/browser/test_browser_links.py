@@ -1,6 +1,6 @@
 """Linking a contact to a secondary target in a real browser: the form, then the card following the push.
 
-The live server and a background push worker (tests/browser.py) share the test database; the sandbox
+The live server and a background push worker (tests/browser/fixtures.py) share the test database; the sandbox
 plays Prioticket. Screenshots go to test-output/screenshots/.
 """
 
@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from backoffice.sync.models import SyncStatus
 from contacts.models import Contact, PrioticketLink
 from tests import factories
-from tests.browser import PUSH_TIMEOUT_MS
+from tests.browser.fixtures import PUSH_TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ from backoffice.sync.models import PushAttempt, SyncStatus
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.models import Contact
-from tests.test_links import VALID_CL_PHONE, link_koywe, link_prioticket, set_phone
+from tests.sync.test_links import VALID_CL_PHONE, link_koywe, link_prioticket, set_phone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

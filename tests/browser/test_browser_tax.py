@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from customers.models import Customer, TaxId
 from tests import factories
-from tests.browser import PHONE, PUSH_TIMEOUT_MS
+from tests.browser.fixtures import PHONE, PUSH_TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from catalogs.models import Catalog
 from contacts.models import Contact
 from customers.models import Customer
 from tests import factories
-from tests.browser import PHONE, PUSH_TIMEOUT_MS, SCREENSHOTS, WIDE
+from tests.browser.fixtures import PHONE, PUSH_TIMEOUT_MS, SCREENSHOTS, WIDE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

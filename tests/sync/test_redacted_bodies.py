@@ -22,7 +22,7 @@ from contacts.models import Contact, KoyweLink
 from sandbox import KOYWE_TOKEN
 from tests.conftest import TEST_TOKEN
 from tests.factories import manager_user, superuser, support_user
-from tests.test_links import link_koywe, link_prioticket, set_phone
+from tests.sync.test_links import link_koywe, link_prioticket, set_phone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

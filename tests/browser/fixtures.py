@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 WIDE, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 PUSH_TIMEOUT_MS = 20_000
 

@@ -9,7 +9,7 @@ from catalogs.services import catalog_update
 from contacts.links import link_save, new_link
 from contacts.models import Contact
 from tests import factories
-from tests.test_record_pages import HTMX, catalog_values, contact_values
+from tests.ui.test_record_pages import HTMX, catalog_values, contact_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
