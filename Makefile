@@ -51,6 +51,7 @@ bench: bench-push bench-ui bench-taxids  ## every benchmark, one after the other
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -6,7 +6,7 @@ from backoffice.accounts.permissions import CONTACT_DETAILS
 from backoffice.ui.bulk import BulkForm
 from backoffice.ui.listing import ListParams
 from backoffice.ui.record_forms import RecordForm, text_field
-from customers.countries import customer_country
+from customers.tax_ids.countries import customer_country
 
 from .models import Contact, Role
 from .phones import display_phone, parse_phone

@@ -1,9 +1,9 @@
 from collections import defaultdict
 
 from backoffice.sync.mirror import Mirror
+from customers.tax_ids.countries import customer_country
 from customers.tax_ids.services import CHECK_FIELDS, apply_check, reset_review
 
-from .countries import customer_country
 from .models import Customer, TaxId, TaxIdReview
 
 

@@ -52,8 +52,8 @@ def grow_to(total: int, *, distinct: int | None = None, rng_seed: int = 7) -> fl
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from customers.countries import customer_country
     from customers.models import Customer, TaxId
+    from customers.tax_ids.countries import customer_country
     from customers.tax_ids.services import check_fields
     from sandbox import seed
 

@@ -1,7 +1,10 @@
 """Who may open which page: enforced on every view and HTMX endpoint, whatever the menus show."""
 
+from __future__ import annotations
+
 from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -9,7 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 
-from backoffice.ui.htmx import HtmxHttpRequest
+if TYPE_CHECKING:  # a type only: the pages' HTMX helpers sit above the permissions
+    from backoffice.ui.htmx import HtmxHttpRequest
 
 
 def login_response(request: HtmxHttpRequest) -> HttpResponse:

@@ -5,7 +5,7 @@ from django.db import migrations
 
 def validate_existing(apps, schema_editor):
     # Pure functions (python-stdnum only): safe to call from a migration.
-    from customers.countries import customer_country
+    from customers.tax_ids.countries import customer_country
     from customers.tax_ids.services import CHECK_FIELDS, check_fields
 
     TaxId = apps.get_model("customers", "TaxId")

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from customers.countries import customer_country
 from customers.models import Customer, TaxId, TaxIdReview
 from customers.services import customer_update
+from customers.tax_ids.countries import customer_country
 from customers.tax_ids.validation import compact, validate_tax_id
 
 Review = TaxId.Review

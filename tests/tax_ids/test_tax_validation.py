@@ -1,6 +1,6 @@
 import pytest
 
-from customers.countries import customer_country
+from customers.tax_ids.countries import customer_country
 from customers.tax_ids.validation import TaxIdCheck, cross_check, validate_tax_id
 
 VALID = "valid"

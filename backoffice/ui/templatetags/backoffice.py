@@ -1,4 +1,6 @@
-"""Presentation helpers: upstream values as staff read them, sortable column headers, JSON bodies."""
+"""Presentation helpers: upstream values as staff read them, sortable column headers, JSON bodies, sync badges.
+
+The HTML is in templates/includes/; contacts' role chips and phones are in contacts/templatetags/contacts.py."""
 
 import json
 import uuid
@@ -7,14 +9,10 @@ from functools import lru_cache
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
 
 from backoffice.redaction import redact_data, redact_text
-from backoffice.sync.models import SyncStatus
 from backoffice.ui.web_urls import is_web_url
-from contacts.models import Role
-from contacts.phones import display_phone
 
 register = template.Library()
 
@@ -43,18 +41,6 @@ def web_url(value) -> bool:
 
 
 @register.filter
-def phone(value) -> str:
-    """A stored phone number in the international format ("+33 6 12 34 56 78")."""
-    return display_phone(value)
-
-
-@register.simple_tag
-def role_choices() -> list[tuple[str, str]]:
-    """The roles Qwoty accepts, as (value, label), in their usual order."""
-    return Role.choices
-
-
-@register.filter
 def short_id(value) -> str:
     """The first block of a UUID: enough to tell records apart on screen."""
     return str(value).split("-")[0] if value else ""
@@ -77,8 +63,8 @@ def pretty_json(value) -> str:
     return json.dumps(redact_data(value), indent=2, ensure_ascii=False, sort_keys=True)
 
 
-@register.simple_tag(takes_context=True)
-def sort_header(context, key: str, label: str, *, css_class: str = ""):
+@register.inclusion_tag("includes/sort_header.html", takes_context=True)
+def sort_header(context, key: str, label: str, *, css_class: str = "") -> dict:
     """A column header that sorts the list by `key`, and reverses the order when clicked again."""
     request = context["request"]
     current = context.get("sort", "")
@@ -87,39 +73,20 @@ def sort_header(context, key: str, label: str, *, css_class: str = ""):
     params = request.GET.copy()
     params["sort"] = f"-{key}" if ascending_now else key
     params.pop("page", None)
-    url = f"{request.path}?{params.urlencode()}"
-    aria_sort = "ascending" if ascending_now else "descending" if descending_now else "none"
-    arrow = "▲" if ascending_now else "▼" if descending_now else ""
-    return format_html(
-        '<th scope="col" class="{}" aria-sort="{}"><a href="{}" hx-get="{}" hx-target="#results" '
-        'hx-swap="outerHTML" hx-push-url="true">{}<span class="sort-arrow" aria-hidden="true">{}</span></a></th>',
-        css_class,
-        aria_sort,
-        url,
-        url,
-        label,
-        arrow,
-    )
+    return {
+        "url": f"{request.path}?{params.urlencode()}",
+        "label": label,
+        "css_class": css_class,
+        "aria_sort": "ascending" if ascending_now else "descending" if descending_now else "none",
+        "arrow": "▲" if ascending_now else "▼" if descending_now else "",
+    }
 
 
-POLLING = ("pending", "pushing")
-_SYNC_LABELS = {value: escape(label) for value, label in SyncStatus.choices}
-
-
-@register.simple_tag
-def sync_badge(record, poll_url: str | None = None, oob: bool = False):
-    """A record's sync status; with `poll_url` it polls that page while a push is under way, then stops.
-
-    A tag rather than an include: lists show one badge a row, and an include costs ten times more.
-    """
-    status = record.sync_status
-    extra = ' hx-swap-oob="true"' if oob else ""
-    if poll_url and status in POLLING:
-        extra += f' hx-get="{escape(poll_url)}" hx-trigger="every 2s" hx-swap="outerHTML" hx-target="this"'
-    if status == "failed" and record.sync_error:
-        extra += f' title="{escape(record.sync_error)}"'
-    label = _SYNC_LABELS.get(status) or escape(status)
-    return mark_safe(f'<span id="sync-{record.pk}" class="badge badge-{escape(status)}"{extra}>{label}</span>')
+@register.inclusion_tag("includes/sync_badge.html")
+def sync_badge(record, poll_url: str | None = None, oob: bool = False) -> dict:
+    """A record's sync status (includes/sync_badge.html); with `poll_url` it polls that page while a push is
+    under way, then stops."""
+    return {"record": record, "poll_url": poll_url, "oob": oob}
 
 
 @register.filter
@@ -130,7 +97,7 @@ def line_cells(text: str | None) -> str:
     """
     lines = (text or "").splitlines()
     if not lines:
-        return mark_safe(f'<span class="muted">{EMPTY}</span>')
+        return format_html('<span class="muted">{}</span>', EMPTY)
     return format_html_join("", '<span class="cell-sub mono">{}</span>', ((line,) for line in lines))
 
 
@@ -169,7 +136,7 @@ def _url_pattern(name: str, is_uuid: bool, script_prefix: str, urlconf) -> str:
     return reverse(name, args=[standin]).replace(str(standin), "\0")
 
 
-def _render_patterns(context) -> dict:
+def render_patterns(context) -> dict:
     """URL patterns kept for the rest of this template's render (one request, one script prefix)."""
     if "record_url_patterns" not in context.render_context:
         context.render_context["record_url_patterns"] = {}
@@ -179,61 +146,15 @@ def _render_patterns(context) -> dict:
 @register.simple_tag(takes_context=True)
 def record_url(context, name: str, pk) -> str:
     """{% url name pk %} for a record in a list's every row, at a fraction of the cost."""
-    return record_path(name, pk, _render_patterns(context))
+    return record_path(name, pk, render_patterns(context))
 
 
-# A chip for each role and state, built once: only the URL, the contact and "disabled" change from row to row.
-_CHIP_BUTTONS = {
-    (value, on): (
-        f'<button type="button" class="chip" aria-pressed="{"true" if on else "false"}" '
-        f'title="{"Take" if on else "Give"} the {escape(label)} role" hx-post="{{url}}" '
-        f"""hx-vals='{{{{"role": "{value}", "present": "{"false" if on else "true"}"}}}}' """
-        f'hx-target="#roles-{{pk}}" hx-swap="outerHTML"{{disabled}}>{escape(label)}</button>'
-    )
-    for value, label in Role.choices
-    for on in (True, False)
-}
-_CHIP_LABELS = {value: f'<span class="chip on">{escape(label)}</span>' for value, label in Role.choices}
-
-
-@register.simple_tag(takes_context=True)
-def role_chips(context, contact, can_change=False):
-    """A contact's roles as chips; for those who may change them, each chip toggles its role with one click.
-
-    A tag, not a template: a list page of 100 contacts shows 600 chips. Values and labels are our constants.
-    """
-    roles = contact.role or []
-    locked = contact.sync_status == "conflict"
-    if can_change:
-        url = record_path("contact-roles", contact.pk, _render_patterns(context))
-        pk, disabled = contact.pk, " disabled" if locked else ""
-        chips = [
-            _CHIP_BUTTONS[value, value in roles].format(url=url, pk=pk, disabled=disabled) for value, _ in Role.choices
-        ]
-        if locked:
-            chips.append(
-                '<span class="muted small-note">Roles are locked until the conflict with Qwoty is settled.</span>'
-            )
-    else:
-        chips = [_CHIP_LABELS[value] for value, _ in Role.choices if value in roles]
-        if not roles:
-            chips.append('<span class="muted">No role</span>')
-    return mark_safe(
-        f'<div class="chips" id="roles-{contact.pk}" role="group" aria-label="Roles of {escape(contact)}">'
-        f"{''.join(chips)}</div>"
-    )
-
-
-@register.simple_tag
-def filter_select(field):
+@register.inclusion_tag("includes/filter_select.html")
+def filter_select(field) -> dict:
     """A list filter's <select>, as {{ field }} renders it but without the form renderer's template per option."""
     value = "" if field.value() is None else str(field.value())
-    options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((key, " selected" if str(key) == value else "", label) for key, label in field.field.choices),
-    )
-    return format_html('<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options)
+    options = [(key, label, str(key) == value) for key, label in field.field.choices]
+    return {"name": field.html_name, "id": field.auto_id, "options": options}
 
 
 @register.filter

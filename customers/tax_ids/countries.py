@@ -1,4 +1,4 @@
-"""A customer's country, guessed from what it already holds."""
+"""A customer's country, guessed from its tax IDs (the contacts' phones are read in it)."""
 
 from customers.tax_ids.validation import validate_tax_id
 
