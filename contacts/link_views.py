@@ -5,8 +5,6 @@ Everyone who may see contacts sees the card; linking, editing, unlinking and sen
 `contacts.change_contact` (Sales Ops, Managers), which Support's contact-details permission is not.
 """
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -17,58 +15,23 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from backoffice.accounts import permissions as p
 from backoffice.accounts.permissions import staff_view
-from backoffice.sync import connectors
-from backoffice.sync.links import retry
-from backoffice.sync.models import PushAttempt, TargetLink, TargetState
+from backoffice.sync.models import TargetLink
 from backoffice.ui.htmx import HtmxHttpRequest, render_page, wants_fragment
-from backoffice.ui.record_views import IN_FLIGHT, get_or_404
+from backoffice.ui.record_views import get_or_404
 from backoffice.ui.redirects import redirect_back
-from backoffice.ui.selectors import record_push_attempts
 
-from . import selectors
+from . import link_selectors, selectors
 from .link_forms import LINK_FORMS
-from .links import link_delete, link_save, new_link
+from .links import link_delete, link_retry, link_save, new_link
 from .models import Contact
 
 MANAGE_LINKS = ("contacts.change_contact",)
 CARD = "card"  # the partial of contacts/contact_links.html that HTMX requests swap
 
 
-@dataclass(frozen=True)
-class TargetCard:
-    """One target's part of the card: its link (None when not linked) and the calls made to it for the contact."""
-
-    target: str
-    label: str
-    link: TargetLink | None
-    attempts: list[PushAttempt]
-    paused_reason: str | None  # None unless pushing to this target is paused
-
-    @property
-    def in_flight(self) -> bool:
-        return self.link is not None and self.link.sync_status in IN_FLIGHT
-
-
 def links_context(request: HtmxHttpRequest, contact: Contact, **extra) -> dict:
     """What the card needs: one TargetCard per target, whether it polls, and whether the user may act on links."""
-    targets = connectors.all_connectors()
-    paused = dict(
-        TargetState.objects.filter(target__in=[c.target for c in targets], paused=True).values_list(
-            "target", "paused_reason"
-        )
-    )
-    cards = []
-    for connector in targets:
-        link = connector.model.objects.filter(contact=contact).first()
-        cards.append(
-            TargetCard(
-                target=connector.target,
-                label=connector.label,
-                link=link,
-                attempts=record_push_attempts(contact, target=connector.target) if link else [],
-                paused_reason=paused.get(connector.target),
-            )
-        )
+    cards = link_selectors.target_cards(contact)
     return {
         "contact": contact,
         "cards": cards,
@@ -92,9 +55,9 @@ def contact_link(request: HtmxHttpRequest, pk, target: str) -> HttpResponse:
     """Link the contact to a target, or edit its link; what the target would refuse is shown inline (422)."""
     form_class = _form_class(target)
     contact = get_or_404(selectors.contact_detail, pk)
-    link = connectors.get(target).model.objects.filter(contact=contact).first()
+    link = link_selectors.contact_link(contact, target)
     creating = link is None
-    label = connectors.get(target).label
+    label = link_selectors.target_label(target)
     form = form_class(
         request.POST if request.method == "POST" else None, instance=new_link(contact, target) if creating else link
     )
@@ -128,7 +91,7 @@ def contact_link_unlink(request: HtmxHttpRequest, pk, target: str) -> HttpRespon
     """Stop sending the contact to a target; the target keeps its copy as it is."""
     contact, link = _contact_and_link(pk, target)
     link_delete(link=link)
-    label = connectors.get(target).label
+    label = link_selectors.target_label(target)
     message = f"Unlinked from {label}. {label} keeps its copy of the contact; changes here no longer reach it."
     return _card_answer(request, contact, messages.SUCCESS, message)
 
@@ -138,10 +101,10 @@ def contact_link_unlink(request: HtmxHttpRequest, pk, target: str) -> HttpRespon
 def contact_link_retry(request: HtmxHttpRequest, pk, target: str) -> HttpResponse:
     """Send the contact to a target again, even unchanged (its copy there may have been changed meanwhile)."""
     contact, link = _contact_and_link(pk, target)
-    connector = connectors.get(target)
-    if retry(connector, link):
-        return _card_answer(request, contact, messages.SUCCESS, f"Sending the contact to {connector.label} again.")
-    return _card_answer(request, contact, messages.INFO, f"The contact is already being sent to {connector.label}.")
+    label = link_selectors.target_label(target)
+    if link_retry(target=target, link=link):
+        return _card_answer(request, contact, messages.SUCCESS, f"Sending the contact to {label} again.")
+    return _card_answer(request, contact, messages.INFO, f"The contact is already being sent to {label}.")
 
 
 def _form_class(target: str):
@@ -151,12 +114,8 @@ def _form_class(target: str):
 
 
 def _contact_and_link(pk, target: str) -> tuple[Contact, TargetLink]:
-    try:
-        model = connectors.get(target).model
-    except KeyError:
-        raise Http404 from None
     contact = get_or_404(selectors.contact_detail, pk)
-    link = model.objects.filter(contact=contact).first()
+    link = link_selectors.contact_link(contact, target)
     if link is None:
         raise Http404
     return contact, link

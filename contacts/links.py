@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.sync import connectors
+from backoffice.sync.links import retry
 
 from .models import Contact, PrioticketLink
 
@@ -79,3 +80,8 @@ def _by_form_field(errors: dict[str, str], link) -> dict[str, list[str]]:
             label = Contact._meta.get_field(name).verbose_name
             by_field.setdefault(NON_FIELD_ERRORS, []).append(f"The contact's {label}: {message} Fix it on the contact.")
     return by_field
+
+
+def link_retry(*, target: str, link) -> bool:
+    """Send the contact to `target` again, even unchanged; False if a push to it is already under way."""
+    return retry(connectors.get(target), link)
