@@ -18,6 +18,7 @@ from backoffice.sync.models import SyncStatus
 from backoffice.sync.preview import edit_preview
 from backoffice.ui.htmx import HtmxHttpRequest, render_page, wants_fragment
 from backoffice.ui.selectors import conflict_fields, record_push_attempts
+from backoffice.ui.templatetags.backoffice import sync_badge
 
 IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.PUSHING)
 PREVIEW = "preview"  # the edit form's "Preview" button: show what saving would send, save nothing
@@ -52,8 +53,7 @@ def sync_context(request: HtmxHttpRequest, record) -> dict:
 
 def render_badge(request: HtmxHttpRequest, record, *, oob: bool = False) -> str:
     """The record's sync badge, polling its page while a push is under way."""
-    context = {"record": record, "poll_url": kind_of(record).url("detail", record.pk), "oob": oob}
-    return render(request, "includes/sync_badge.html", context).content.decode()
+    return sync_badge(record, kind_of(record).url("detail", record.pk), oob)
 
 
 def sync_fragment(request: HtmxHttpRequest, record) -> HttpResponse | None:

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from backoffice.redaction import redact_data, redact_text
+from backoffice.sync.models import SyncStatus
+from backoffice.ui.shapes import fill, render_shape
 from backoffice.ui.web_urls import is_web_url
 
 register = template.Library()
@@ -82,11 +84,26 @@ def sort_header(context, key: str, label: str, *, css_class: str = "") -> dict:
     }
 
 
-@register.inclusion_tag("includes/sync_badge.html")
-def sync_badge(record, poll_url: str | None = None, oob: bool = False) -> dict:
+POLLING = ("pending", "pushing")
+_SYNC_LABELS = dict(SyncStatus.choices)
+
+
+@register.simple_tag
+def sync_badge(record, poll_url: str | None = None, oob: bool = False) -> str:
     """A record's sync status (includes/sync_badge.html); with `poll_url` it polls that page while a push is
     under way, then stops."""
-    return {"record": record, "poll_url": poll_url, "oob": oob}
+    status = record.sync_status
+    polls = bool(poll_url) and status in POLLING
+    has_error = status == "failed" and bool(record.sync_error)
+    shape = _badge_shape(status, bool(oob), polls, has_error)
+    return fill(shape, pk=record.pk, poll_url=poll_url if polls else "", error=record.sync_error if has_error else "")
+
+
+@lru_cache(maxsize=64)
+def _badge_shape(status: str, oob: bool, polls: bool, has_error: bool) -> str:
+    context = {"status": status, "label": _SYNC_LABELS.get(status) or status, "oob": oob}
+    filled = ("pk", *(("poll_url",) if polls else ()), *(("error",) if has_error else ()))
+    return render_shape("includes/sync_badge.html", context, filled=filled)
 
 
 @register.filter
