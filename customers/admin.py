@@ -5,7 +5,7 @@ from django.forms.models import BaseInlineFormSet
 
 from backoffice.sync.admin import MirroredRecordAdmin, MirroredRecordAdminForm
 from backoffice.ui.templatetags.backoffice import upstream_value
-from backoffice.ui.web_urls import WebURLField, WebURLValidator
+from backoffice.web_urls import WebURLField, WebURLValidator
 from customers.tax_ids import services as tax_review
 
 from .models import Customer, TaxId

@@ -4,7 +4,7 @@ from django import forms
 
 from backoffice.ui.listing import ListParams
 from backoffice.ui.record_forms import UPSTREAM_TEXT_LENGTH, RecordForm, text_field
-from backoffice.ui.web_urls import WebURLField
+from backoffice.web_urls import WebURLField
 
 from .models import Customer
 from .selectors import NO_SEGMENT, SORT_COLUMNS, customer_segments

@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db import models
 from django.utils.dateparse import parse_datetime
 
-from backoffice.ui.web_urls import is_web_url
+from backoffice.web_urls import is_web_url
 
 logger = logging.getLogger(__name__)
 

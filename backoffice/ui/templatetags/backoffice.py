@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from backoffice.redaction import redact_data, redact_text
 from backoffice.sync.models import SyncStatus
 from backoffice.ui.shapes import fill, render_shape
-from backoffice.ui.web_urls import is_web_url
+from backoffice.web_urls import is_web_url
 
 register = template.Library()
 
