@@ -1,6 +1,7 @@
 """Bulk import: upload a CSV, preview it row by row, then apply the changed rows through the entity's own edit
 service (versioned, recorded, pushed), with a conflict for any record edited since the preview."""
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from backoffice.sync.edits import StaleEdit, UnresolvedConflict
 from backoffice.sync.queue import enqueue
 
 from . import parsing
-from .entities import IMPORTABLES, Importable
+from .entities import ERROR_COLUMN, IMPORTABLES, Importable
 from .models import NOT_APPLIED, ImportJob, ImportRow, ImportStatus, RowStatus
 from .preview import preview_rows
 
@@ -139,6 +140,24 @@ def import_counts(job: ImportJob) -> dict[str, int]:
     counts |= dict(job.rows.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     counts["not_applied"] = sum(counts[status] for status in NOT_APPLIED)
     return counts
+
+
+def import_error_rows(job: ImportJob) -> tuple[list[str], Iterator[list[str]]]:
+    """The errors file: the rows not applied as uploaded, plus an `error` column (their line and why).
+
+    A re-uploaded errors file has an error column already: it is replaced, not repeated. A ragged row keeps its
+    extra cells, so nothing of the upload is lost.
+    """
+    kept = [index for index, name in enumerate(job.header) if name.strip().lower() != ERROR_COLUMN]
+    header = [*(job.header[index] for index in kept), ERROR_COLUMN]
+
+    def cells(row: ImportRow) -> list[str]:
+        extra = row.cells[len(job.header) :]
+        known = [row.cells[index] if index < len(row.cells) else "" for index in kept]
+        return [*known, *extra, f"line {row.line}: " + " ".join(row.errors)]
+
+    rows = job.rows.filter(status__in=NOT_APPLIED).order_by("line")
+    return header, (cells(row) for row in rows.iterator())
 
 
 def import_sweep() -> int:

@@ -12,7 +12,7 @@ from backoffice.listing import paginate
 from backoffice.permissions import staff_view
 
 from . import services
-from .entities import ERROR_COLUMN, IMPORTABLES, Importable
+from .entities import IMPORTABLES, Importable
 from .forms import ImportUploadForm, RowFilterForm
 from .models import NOT_APPLIED, ImportJob, RowStatus
 from .parsing import ImportFileError
@@ -113,20 +113,5 @@ def import_apply(request: HtmxHttpRequest, pk) -> HttpResponse:
 def import_errors(request: HtmxHttpRequest, pk) -> HttpResponse:
     """The rows not applied, as uploaded, with why in an `error` column: fix them and upload this file again."""
     job = _job(request, pk)
-    # A re-uploaded errors file has an error column already: it is replaced, not repeated.
-    kept = [index for index, name in enumerate(job.header) if name.strip().lower() != ERROR_COLUMN]
-    rows = job.rows.filter(status__in=NOT_APPLIED).order_by("line")
-    return csv_download(
-        name=f"{job.resource}-import-errors",
-        header=[*(job.header[index] for index in kept), ERROR_COLUMN],
-        rows=([*_kept_cells(row.cells, kept), _why(row)] for row in rows.iterator()),
-    )
-
-
-def _kept_cells(cells: list[str], kept: list[int]) -> list[str]:
-    extra = cells[max(kept) + 1 :] if len(cells) > max(kept) + 1 else []  # a ragged row's extra cells: not lost
-    return [cells[index] if index < len(cells) else "" for index in kept] + extra
-
-
-def _why(row) -> str:
-    return f"line {row.line}: " + " ".join(row.errors)
+    header, rows = services.import_error_rows(job)
+    return csv_download(name=f"{job.resource}-import-errors", header=header, rows=rows)

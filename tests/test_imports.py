@@ -300,3 +300,23 @@ class TestPages:
         client.force_login(factories.manager_user())
         assert client.get(reverse("import-detail", args=[job.pk])).status_code == 404
         assert client.post(reverse("import-apply", args=[job.pk])).status_code == 404
+
+
+def test_the_errors_file_replaces_an_uploaded_error_column_and_keeps_a_ragged_rows_cells(sales, contacts):
+    text = f"id,error,first_name\n{contacts[0].pk}x,line 2: old reason,A\n{contacts[1].pk},,B,extra\n"
+    job = start(sales, text)
+    header, rows = services.import_error_rows(job)
+    assert header == ["id", "first_name", "error"]
+    assert list(rows) == [
+        [f"{contacts[0].pk}x", "A", f"line 2: “{contacts[0].pk}x” is not a contact id."],
+        [str(contacts[1].pk), "B", "extra", "line 3: This row has 4 cells where the header has 3."],
+    ]
+
+
+def test_import_jobs_are_read_only_in_the_admin(client, sales, contacts):
+    job = start(sales, f"id,first_name\n{contacts[0].pk},New\n")
+    client.force_login(factories.superuser())
+    assert client.get(reverse("admin:imports_importjob_changelist")).status_code == 200
+    page = client.get(reverse("admin:imports_importjob_change", args=[job.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
