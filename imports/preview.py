@@ -38,7 +38,9 @@ def _preview_chunk(job, importable, form_class, header, chunk, seen) -> None:
     records = importable.records().in_bulk(ids)
     rows = []
     for line, cells in chunk:
-        row = ImportRow(job=job, line=line, cells=cells, record_id=cells[id_at].strip() if len(cells) > id_at else "")
+        record_id = cells[id_at].strip() if len(cells) > id_at else ""
+        # Whatever was written, cut to the column's size (PostgreSQL refuses longer); the errors file has it whole.
+        row = ImportRow(job=job, line=line, cells=cells, record_id=record_id[: ImportRow.record_id.field.max_length])
         _check_row(row, header, records, importable, form_class, seen)
         rows.append(row)
     ImportRow.objects.bulk_create(rows)

@@ -175,7 +175,7 @@ def main() -> int:
         contact.refresh_from_db()
     view_s = through_the_view(user, by_hand, later)
     assert Contact.objects.filter(pk__in=[c.pk for c in by_hand], version=3).count() == len(by_hand)
-    print(f"  one by one (POST to the edit page, {len(by_hand):,}) {rate(len(by_hand), view_s)}")
+    print(f"  one by one (edit page, {len(by_hand):,} POSTs) {rate(len(by_hand), view_s)}")
     import_rate, view_rate = args.rows / total, len(by_hand) / view_s
     print(f"  the whole import runs at {import_rate / (args.rows / baseline_s):.1f} times the form + service rate,")
     print(f"  at {import_rate / view_rate:.1f} times the edit page's")

@@ -54,6 +54,7 @@ def test_preview_shows_each_row_as_unchanged_changed_or_an_error(sales, contacts
         f"{third.pk},,12,\n"  # a phone phonenumbers refuses
         "4b0c6e1e-0000-4000-8000-000000000000,Ghost,,\n"
         "not-an-id,Nobody,,\n"
+        f"{'x' * 100},Long,,\n"
         f"{third.pk},,,buyer wizard\n"  # the same contact again
         f"{second.pk},Too,many,cells,here\n"
     )
@@ -64,7 +65,7 @@ def test_preview_shows_each_row_as_unchanged_changed_or_an_error(sales, contacts
         **dict.fromkeys(RowStatus.values, 0),
         "change": 1,
         "unchanged": 1,
-        "error": 5,
+        "error": 6,
         "not_applied": 0,
     }
     rows = rows_by_line(job)
@@ -73,8 +74,9 @@ def test_preview_shows_each_row_as_unchanged_changed_or_an_error(sales, contacts
     assert rows[4].errors[0].startswith("phone: ")
     assert rows[5].errors == ["No contact has the id 4b0c6e1e-0000-4000-8000-000000000000."]
     assert rows[6].errors == ["“not-an-id” is not a contact id."]
-    assert rows[7].errors == ["This contact is already changed on line 4; one row per contact."]
-    assert rows[8].errors == ["This row has 5 cells where the header has 4."]
+    assert rows[7].errors == [f"“{'x' * 64}” is not a contact id."]
+    assert rows[8].errors == ["This contact is already changed on line 4; one row per contact."]
+    assert rows[9].errors == ["This row has 5 cells where the header has 4."]
     first.refresh_from_db()
     assert first.first_name != "Amélie"  # nothing is saved by a preview
 
