@@ -19,6 +19,7 @@ from .models import NOT_APPLIED, ImportJob, ImportRow, ImportStatus, RowStatus
 from .preview import preview_rows
 
 APPLY_CHUNK = 100
+APPLY_ROWS_PER_TASK = 5_000
 
 
 def import_start(*, resource: str, user, upload) -> ImportJob:
@@ -78,13 +79,22 @@ def import_confirm(*, job: ImportJob, user) -> bool:
 
 
 def import_apply(*, job_id) -> str:
-    """Apply a job's changed rows, `APPLY_CHUNK` per transaction; resumes where a dead worker stopped."""
+    """Apply a job's changed rows, `APPLY_CHUNK` per transaction; resumes where a dead worker stopped.
+
+    One task applies at most `APPLY_ROWS_PER_TASK` rows, then queues the rest as a new task: a task stays well
+    within RQ's job timeout, and the pushes queued meanwhile are not held behind a 50,000-row file.
+    """
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if job.status != ImportStatus.APPLYING:
         return job.status
     importable = IMPORTABLES[job.resource]
-    while _apply_chunk(job, importable):
-        pass
+    applied = 0
+    while applied < APPLY_ROWS_PER_TASK and (done := _apply_chunk(job, importable)):
+        applied += done
+    if applied >= APPLY_ROWS_PER_TASK:  # rows may be left: the next task finds out
+        with transaction.atomic():
+            _enqueue("apply_import", job)
+        return ImportStatus.APPLYING
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.APPLYING).update(
         status=ImportStatus.DONE, finished_at=timezone.now(), updated_at=timezone.now(), content=""
     )

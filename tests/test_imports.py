@@ -233,6 +233,26 @@ class TestApply:
         assert catalog.description == "Edited meanwhile"
         assert services.import_counts(job)["not_applied"] == 1
 
+    def test_a_long_apply_goes_on_in_further_tasks(self, pulled, drain, monkeypatch):
+        monkeypatch.setattr(services, "APPLY_CHUNK", 2)
+        monkeypatch.setattr(services, "APPLY_ROWS_PER_TASK", 2)
+        sales = factories.sales_ops_user()
+        contacts = list(Contact.objects.order_by("pk")[:5])
+        job = start(sales, "id,id_erp\n" + "".join(f"{c.pk},IMPORTED-{n}\n" for n, c in enumerate(contacts)))
+        services.import_confirm(job=job, user=sales)
+
+        assert services.import_apply(job_id=job.pk) == ImportStatus.APPLYING  # 2 rows, then the rest queued
+        job.refresh_from_db()
+        assert job.applied_rows == 2
+        drain()
+
+        job.refresh_from_db()
+        assert (job.status, job.applied_rows) == (ImportStatus.DONE, 5)
+        assert sorted(Contact.objects.filter(id_erp__startswith="IMPORTED-").values_list("id_erp", flat=True)) == [
+            f"IMPORTED-{n}" for n in range(5)
+        ]
+        assert len(pulled.received("PATCH")) == 5
+
 
 @pytest.mark.django_db(transaction=True)
 def test_an_apply_left_by_a_dead_worker_resumes_where_it_stopped(pulled, settings, task_queue):
