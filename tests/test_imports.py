@@ -141,8 +141,11 @@ def test_excel_files_with_a_byte_order_mark_and_semicolons_are_read(sales, conta
     assert row.changes == {"first_name": [contacts[0].first_name, "Zoë"], "role": [["buyer"], ["buyer", "signer"]]}
 
 
-def test_support_imports_only_the_contact_details_their_role_may_change(db, contacts):
+def test_support_imports_only_the_contact_details_their_role_may_change(client, contacts):
     support = factories.support_user()
+    client.force_login(support)
+    template = b"".join(client.get(reverse("contact-import-template")).streaming_content).decode("utf-8-sig")
+    assert template.splitlines()[0] == "id,first_name,last_name,email,phone,role"
     with pytest.raises(ImportFileError, match="Unknown or not yours to change: id_crm"):
         start(support, f"id,id_crm\n{contacts[0].pk},CRM-9\n")
     job = start(support, f"id,email\n{contacts[0].pk},new@example.org\n")
