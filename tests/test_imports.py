@@ -313,6 +313,11 @@ class TestPages:
         assert "<strong>1</strong> will change" in page
         assert "is not a contact id" in page
         assert "Apply 1 change" in page
+        errors_only = client.get(response["Location"], {"show": "error"}).content.decode()
+        assert "is not a contact id" in errors_only
+        assert "Léa" not in errors_only
+        assert client.get(response["Location"], {"show": "bogus", "page": "-3"}).status_code == 200
+        assert "No rows to show here." in client.get(response["Location"], {"page": "40"}).content.decode()
 
         errors = b"".join(client.get(reverse("import-errors", args=[job.pk])).streaming_content).decode("utf-8-sig")
         assert list(csv.reader(io.StringIO(errors))) == [
