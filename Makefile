@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install chromium redis run test lint format chaos scale-demo bench bench-push bench-ui bench-ui-pg bench-taxids clean
+.PHONY: install chromium redis run test lint format chaos scale-demo bench bench-push bench-ui bench-ui-pg bench-taxids bench-import clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,10 @@ bench-ui-pg: install  ## the same on PostgreSQL with 1M customers / 3M contacts 
 bench-taxids: install  ## tax-ID validation throughput and the review page's p95 with 100k tax IDs
 	$(BIN)/python -m tests.bench_taxids
 
-bench: bench-push bench-ui bench-taxids  ## every benchmark, one after the other
+bench-import: install  ## bulk import of 10,000 contact and catalog rows (preview, apply) vs the same saves one by one
+	$(BIN)/python -m tests.bench_import $(BENCH_ARGS)
+
+bench: bench-push bench-ui bench-taxids bench-import  ## every benchmark, one after the other
 
 lint: install
 	$(BIN)/ruff check .

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "customers",
     "contacts",
     "catalogs",
+    "backoffice.imports",
     # Last, so its post_migrate (role permissions) runs after every app's permissions exist.
     "backoffice",
 ]
@@ -208,6 +209,14 @@ if not 0 < QWOTY_CALL_DEADLINE_SECONDS < QWOTY_PUSH_STALE_SECONDS:
 QWOTY_REFRESH_MINUTES = env.float("QWOTY_REFRESH_MINUTES", default=15)
 # Requests per second to Qwoty, shared by all workers; 0 = unlimited.
 QWOTY_PUSH_RATE_PER_SECOND = env.float("QWOTY_PUSH_RATE_PER_SECOND", default=20.0)
+
+# Bulk import (CSV of contact or catalog changes): the largest file and row count taken, files up to this many
+# rows previewed during the upload (larger ones by a worker, with a progress bar), and how long a previewing or
+# applying job may sit idle before the sweep queues it again (a worker died with it).
+QWOTY_IMPORT_MAX_BYTES = env.int("QWOTY_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+QWOTY_IMPORT_MAX_ROWS = env.int("QWOTY_IMPORT_MAX_ROWS", default=50_000)
+QWOTY_IMPORT_INLINE_ROWS = env.int("QWOTY_IMPORT_INLINE_ROWS", default=500)
+QWOTY_IMPORT_STALE_SECONDS = env.float("QWOTY_IMPORT_STALE_SECONDS", default=300.0)
 
 # Secondary targets (contacts linked to them explicitly).
 PRIOTICKET_API_URL = upstream("PRIOTICKET_API_URL", f"{sandbox_url}/prioticket/v3")

@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("customers/", include("customers.urls")),
     path("", include("customers.tax_ids.urls")),
+    path("", include("backoffice.imports.urls")),  # before contacts/ and catalogs/: their import pages
     path("contacts/", include("contacts.urls")),
     path("catalogs/", include("catalogs.urls")),
     path("healthz", healthz, name="healthz"),

@@ -198,6 +198,38 @@ EXPECTED.update(
 )
 
 
+# Bulk import (backoffice/imports/urls.py): whoever may change contacts (Support: their contact details) or
+# catalogs. An upload without a file is refused by the form (400) after the role check. A job is its uploader's
+# (and superusers' to see): anyone else is told it does not exist.
+UPLOAD_WITHOUT_FILE = (LOGIN, 400, 400, 400, 400)
+UPLOADER_ONLY = (LOGIN, 404, 200, 404, 200)
+
+
+def _import_job(world):
+    if not hasattr(world, "import_job"):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from backoffice.imports.services import import_start
+
+        changes = SimpleUploadedFile("changes.csv", f"id,first_name\n{world.contact.pk},Imported\n".encode())
+        world.import_job = import_start(resource="contacts", user=world.users["sales_ops"], upload=changes)
+    return {"pk": world.import_job.pk}
+
+
+EXPECTED.update(
+    {
+        "contact-import": [*page(EVERYONE), Rule(UPLOAD_WITHOUT_FILE, method="POST")],
+        "contact-import-template": [Rule(EVERYONE)],
+        "catalog-import": [*page(NOT_SUPPORT), Rule((LOGIN, 403, 400, 400, 400), method="POST")],
+        "catalog-import-template": [Rule(NOT_SUPPORT)],
+        "import-detail": page(UPLOADER_ONLY, _import_job),
+        "import-errors": [Rule(UPLOADER_ONLY, kwargs=_import_job)],
+        # Only its uploader confirms an import: the preview was checked against their permissions.
+        "import-apply": [Rule((LOGIN, 404, REDIRECT, 404, 403), method="POST", kwargs=_import_job)],
+    }
+)
+
+
 def _walk(patterns, namespace: str = "", prefix: str = ""):
     for pattern in patterns:
         route = prefix + str(pattern.pattern)

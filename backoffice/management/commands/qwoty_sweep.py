@@ -1,7 +1,7 @@
 """Recover stalled pushes: records left `pushing` by a dead worker, pending records whose task was lost,
-and a target paused on a refused token once Qwoty accepts it again; then tell managers of any alert that
-was raised or cleared (backoffice/sync/alerts.py). Also queues the scheduled refresh from Qwoty once per
-QWOTY_REFRESH_MINUTES.
+a target paused on a refused token once Qwoty accepts it again, and bulk imports a dead worker left half done;
+then tell managers of any alert that was raised or cleared (backoffice/sync/alerts.py). Also queues the
+scheduled refresh from Qwoty once per QWOTY_REFRESH_MINUTES.
 
 Run once, or with `--every N` as a long-running process beside the worker (make run does).
 """
@@ -12,6 +12,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from backoffice.imports.services import import_sweep
 from backoffice.sync import push, refresh
 
 
@@ -32,6 +33,11 @@ class Command(BaseCommand):
                 notices = f"{counts['alerts']} alert notice{'s' if counts['alerts'] != 1 else ''}"
                 recovered = f"{stale} stale, {overdue} overdue re-queued, {resumed} resumed"
                 self.stdout.write(f"sweep: {recovered}; {links}; {notices}")
+            imports_queued = import_sweep()
+            if imports_queued:
+                self.stdout.write(
+                    f"sweep: {imports_queued} stalled import{'s' if imports_queued != 1 else ''} re-queued"
+                )
             if refresh.schedule_if_due():
                 self.stdout.write("sweep: refresh from Qwoty queued")
             if not every:
