@@ -116,7 +116,7 @@ def push_now(resource: str, record_id) -> str:
     if claimed != PUSHING:
         return claimed  # PAUSED or NOT_DUE
     # Read after the claim has committed: ours now, and the write lock is free for everyone else.
-    record = mirror.model.objects.get(pk=record_id)
+    (record,) = statements.select(mirror.model, {"pk": record_id}, ordered=False)
     sent_values = mirror.values(record)
     body = diff(mirror, record, values=sent_values)
     if not body:
