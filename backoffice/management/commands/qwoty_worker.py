@@ -4,10 +4,11 @@ Pushing is I/O-bound: a push spends most of its time waiting for Qwoty, so N thr
 records at once for the memory of one process. One dispatcher loop owns the task rows:
 - it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
   write lock (staff saves would queue behind it);
-- in one transaction it writes the results of the tasks finished since its last round and
-  claims the next batch of tasks. The threads only run tasks, so a push costs the queue no write
-  transaction of its own: SQLite writes one transaction at a time, and the staff's saves share
-  that lock.
+- in one transaction it writes the results of the tasks finished since its last round (with the
+  bookkeeping of their failed pushes: `push.batching_outcomes`) and claims the next batch of tasks.
+  The threads only run tasks, so a push costs the queue no write transaction of its own (nor a
+  failed push one for its retry): SQLite writes one transaction at a time, and the staff's saves
+  share that lock.
 - it claims a batch (as many tasks as threads) once that many places are free, and keeps up to
   one batch queued behind the running pushes, so the threads never wait for a round and a round
   serves a batch of pushes, not one. A claimed task that waits its turn is RUNNING already; if the
@@ -40,7 +41,7 @@ from django_tasks_db.compat import TaskContext, TaskResultStatus, normalize_json
 from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from backoffice.sync import statements
+from backoffice.sync import push, statements
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,8 @@ def _write_results(done: list[DBTaskResult]) -> None:
     bulk_update's CASE per row. `finished_at` is the latest of the group, within one round."""
     groups: dict[str, list[DBTaskResult]] = defaultdict(list)
     for db_task in done:
+        for write in getattr(db_task, "push_outcomes", ()):  # failed pushes' bookkeeping, left to this round
+            write()
         # repr, not json.dumps: it never raises, and equal outcomes (built alike) group together.
         groups[repr([getattr(db_task, name) for name in OUTCOME_FIELDS])].append(db_task)
     for group in groups.values():
@@ -244,7 +247,9 @@ def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places) -> 
         task_started.send(sender=sender, task_result=result)
         try:
             arguments = (TaskContext(task_result=result),) if task.takes_context else ()
-            _succeeded(db_task, task.call(*arguments, *result.args, **result.kwargs))
+            with push.batching_outcomes() as db_task.push_outcomes:
+                value = task.call(*arguments, *result.args, **result.kwargs)
+            _succeeded(db_task, value)
         except BaseException as exc:  # as Worker.run_task: whatever a task raises is its result
             _failed(db_task, exc)
         task_finished.send(sender=sender, task_result=db_task.task_result)
