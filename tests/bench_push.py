@@ -100,13 +100,18 @@ def main() -> int:
         # times. The two alternate in blocks, so a machine that slows down mid-run slows both alike.
         saves_down, saves_up = [], []
         block = args.save_samples // SAVE_BLOCKS
+        phase_cpu = {"down": 0.0, "up": 0.0}  # the workers' CPU while the saves are timed, each upstream state
         for _ in range(SAVE_BLOCKS):
             sandbox.faults(outage=True)
+            before = sum(harness.cpu_seconds(w.pid) for w in workers)
             saves_down += paced_edits(block, args.save_rate)
+            phase_cpu["down"] += sum(harness.cpu_seconds(w.pid) for w in workers) - before
             sandbox.faults(outage=False, latency_ms=args.latency_ms)
             push.resume_target()
             _reset_backoff(mirrors)  # the outage's retries are due now: edits to them push again at once
+            before = sum(harness.cpu_seconds(w.pid) for w in workers)
             saves_up += paced_edits(block, args.save_rate)
+            phase_cpu["up"] += sum(harness.cpu_seconds(w.pid) for w in workers) - before
         _reset_backoff(mirrors)
         synced_after_outages = harness.wait_until_all_synced(timeout=300)
     finally:
@@ -168,7 +173,8 @@ def main() -> int:
     print(
         f"save p95 at {args.save_rate:g} saves/s, {len(saves_up)} saves each: upstream at {args.latency_ms} ms "
         f"{up95:.2f} ms, upstream down {down95:.2f} ms; p50 {p(saves_up, 50) * ms:.2f} and "
-        f"{p(saves_down, 50) * ms:.2f} ms"
+        f"{p(saves_down, 50) * ms:.2f} ms; the worker's CPU meanwhile {phase_cpu['up']:.1f}s and "
+        f"{phase_cpu['down']:.1f}s"
     )
     worker_cpu = sum(seconds for name, seconds in cpu.items() if name.startswith("worker"))
     print(
