@@ -13,6 +13,8 @@ at this record". Duplicate tasks are harmless because claiming is one conditiona
 record is never pushed by two workers at once.
 """
 
+import contextlib
+import functools
 import logging
 import threading
 import time
@@ -116,7 +118,7 @@ def push_now(resource: str, record_id) -> str:
     if claimed != PUSHING:
         return claimed  # PAUSED or NOT_DUE
     # Read after the claim has committed: ours now, and the write lock is free for everyone else.
-    record = mirror.model.objects.get(pk=record_id)
+    (record,) = statements.select(mirror.model, {"pk": record_id}, ordered=False)
     sent_values = mirror.values(record)
     body = diff(mirror, record, values=sent_values)
     if not body:
@@ -262,10 +264,21 @@ def _mark_synced(record, data: dict) -> None:
     record.next_push_at = None
 
 
-@transaction.atomic
 def _on_error(mirror, record, exc: QwotyError, attempt: PushAttempt) -> str:
-    statements.insert(attempt)
+    """Store the attempt and what it leads to. A retry or a failure is written with the worker's next batch when it
+    batches them (see `batching_outcomes`); a pause at once, so that no other push calls with a refused token."""
     then = after_error(exc, record.push_attempts)
+    write = functools.partial(_record_error, mirror, record, exc, attempt, then)
+    batch = getattr(_thread, "outcomes", None)
+    if batch is None or then.outcome == PAUSED:
+        transaction.atomic(write)()
+    else:
+        batch.append(write)
+    return then.outcome
+
+
+def _record_error(mirror, record, exc: QwotyError, attempt: PushAttempt, then) -> None:
+    statements.insert(attempt)
     if then.outcome == PAUSED:
         pause_target(f"Qwoty refused our token: {exc.message} (HTTP {exc.status}). Pushing is paused.")
         # Not the record's fault: it waits, pending, for the token to be fixed.
@@ -275,7 +288,23 @@ def _on_error(mirror, record, exc: QwotyError, attempt: PushAttempt) -> str:
         enqueue_push(mirror.resource, record.pk, run_after=then.retry_at)
     else:
         _set_state(record, SyncStatus.FAILED, attempts=then.attempts, error=then.error)
-    return then.outcome
+
+
+@contextlib.contextmanager
+def batching_outcomes():
+    """Within this block, this thread's failed pushes (to be retried, or failed for good) leave their writes in the
+    list yielded, for the caller to run in a transaction of its own, with others'.
+
+    A worker's dispatcher writes them with its round of task results: with the upstream down, each push fails
+    at once and its retry comes soon, and a write transaction for each would take SQLite's one write lock from
+    the staff's saves in bursts. Until written, the record stays `pushing`: a worker killed before that leaves it
+    to the sweep, as one killed mid-call does.
+    """
+    _thread.outcomes = outcomes = []
+    try:
+        yield outcomes
+    finally:
+        _thread.outcomes = None
 
 
 def _set_state(record, status, *, attempts=None, error=None, next_push_at=None) -> None:

@@ -1,11 +1,12 @@
 """The push layer's per-push statements, as SQL built once per shape and run with values the fields prepare.
 
-Every push runs the same few statements (mark dirty, claim, take a rate-limit slot, store the
-attempt, apply the answer), and a worker is CPU-bound on one GIL. Through the ORM each of them
+Every push runs the same few statements (mark dirty, claim, take a rate-limit slot, read the record,
+store the attempt, apply the answer), and a worker is CPU-bound on one GIL. Through the ORM each of them
 costs about 0.5 ms of query building; the SQL itself about 0.1 ms (measured on SQLite). So these
 few are written out here, and nothing else is: every other query of the push layer uses the ORM.
 
-They stay ORM-shaped: field names in, `UPDATE … WHERE pk = …` or one `INSERT` out, each value
+They stay ORM-shaped: field names in, `UPDATE … WHERE pk = …` or one `INSERT` out (or a `SELECT` the
+ORM compiled itself, once, with its rows made into instances as a queryset makes them), each value
 passed through its field's own `get_db_prep_save` (or `get_db_prep_value` in a condition), so it is
 stored exactly as `save()` or `update()` would store it, on SQLite and PostgreSQL alike.
 
@@ -22,7 +23,8 @@ import functools
 import string
 from datetime import UTC
 
-from django.db import connection
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
 from django.db.models import Model
 
 
@@ -63,6 +65,102 @@ def select_for_update(model: type[Model], pk, names: tuple[str, ...]) -> dict | 
     # SQLite's driver gives naive datetimes, stored in UTC (USE_TZ); PostgreSQL's are aware already.
     values = zip(names, row, strict=True)
     return {name: value.replace(tzinfo=UTC) if _is_naive(value) else value for name, value in values}
+
+
+def select(model: type[Model], filters: dict, *, ordered: bool = True) -> list[Model]:
+    """`model.objects.filter(**filters)` (with the model's ordering unless `ordered` is False) as instances.
+
+    Filters are exact matches on fields (a foreign key by the related row's key), never None (that is other SQL:
+    IS NULL). The queryset is compiled once per connection and shape (see `prepared`).
+    """
+    if any(value is None for value in filters.values()):
+        raise ValueError("select() takes no None filter: the ORM writes IS NULL for it")
+
+    def build(*values):
+        queryset = model._default_manager.filter(**dict(zip(filters, values, strict=True)))
+        return queryset if ordered else queryset.order_by()
+
+    return prepared((model, tuple(filters), ordered), build, *filters.values())
+
+
+def prepared(key, build, *values) -> list:
+    """`build(*values)`'s rows (model instances, or what `values_list()` gives), its SQL compiled by the ORM once
+    per connection and `key`, then run with each call's values.
+
+    `build` must make the same SQL whatever the values (exact matches and comparisons, no None), and use each
+    value as one parameter. Rows go through the same converters and `Model.from_db()` as a queryset's.
+    """
+    plan = _plan(key, build, values)
+    args = [prepare(value) for prepare, value in zip(plan.preparers, values, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, plan.arguments(args))
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        if plan.converters:
+            row = list(row)
+            for position, (converters, expression) in plan.converters:
+                for convert in converters:
+                    row[position] = convert(row[position], expression, connection)
+        instances.append(plan.model.from_db(connection.alias, plan.attnames, row) if plan.model else tuple(row))
+    return instances
+
+
+class _Plan:
+    __slots__ = ("attnames", "converters", "model", "params", "preparers", "slots", "sql")
+
+    def arguments(self, args: list) -> list:
+        params = list(self.params)
+        for slot, value in zip(self.slots, args, strict=True):
+            params[slot] = value
+        return params
+
+
+def _plan(key, build, values) -> _Plan:
+    # Per connection: converters come from the connection's own operations (each worker thread has its own).
+    plans = connections[connection.alias].__dict__.setdefault("_qwoty_prepared_plans", {})
+    if (plan := plans.get(key)) is None:
+        plans[key] = plan = _compile(build, values)
+    return plan
+
+
+def _compile(build, values) -> _Plan:
+    """Compile `build(*values)` and find where each value went among its parameters (each one must appear once)."""
+    query = build(*values).query
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    plan = _Plan()
+    plan.sql, plan.params = sql, tuple(params)
+    plan.slots, plan.preparers = [], []
+    for value in values:
+        found = _find_parameter(query, params, value)
+        if found is None:
+            raise ValueError(f"Cannot prepare {query}: {value!r} is not exactly one of its parameters")
+        plan.slots.append(found[0])
+        plan.preparers.append(found[1])
+    klass_info = compiler.klass_info
+    columns = [column for column, _, _ in compiler.select]
+    plan.model = klass_info["model"] if klass_info and not query.values_select else None
+    plan.attnames = [columns[i].target.attname for i in klass_info["select_fields"]] if plan.model else []
+    plan.converters = list(compiler.get_converters(columns).items())
+    return plan
+
+
+def _find_parameter(query, params, value):
+    """(index, how to prepare a new value) of `value` among `params`, prepared by one of the query's fields."""
+    fields = {query.model._meta.pk, *query.model._meta.concrete_fields}
+    matches = set()
+    for field in fields:
+        try:
+            prepared_value = field.get_db_prep_value(value, connection)
+        except (TypeError, ValueError, AttributeError, ValidationError):
+            continue
+        same = type(prepared_value)
+        indexes = [i for i, param in enumerate(params) if type(param) is same and param == prepared_value]
+        if len(indexes) == 1:
+            matches.add((indexes[0], functools.partial(field.get_db_prep_value, connection=connection)))
+    slots = {index for index, _ in matches}
+    return next(iter(matches)) if len(slots) == 1 else None
 
 
 def _is_naive(value) -> bool:

@@ -149,3 +149,26 @@ def test_qwoty_worker_pushes_in_parallel_and_finishes_its_pushes_on_sigterm(pull
     ]
     assert len(spans) == len(catalogs)
     assert max(start for start, _ in spans) < min(end for _, end in spans)  # all four were in flight together
+
+
+def test_qwoty_worker_stores_each_failed_attempt_and_retries_until_qwoty_answers(pulled, settings):
+    settings.QWOTY_RETRY_BASE_SECONDS = 0.1  # the worker's environment is read from these settings
+    pulled.faults(outage=True)
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=None, data={"name": "After the outage"})
+    attempts = PushAttempt.objects.filter(record_id=catalog.pk).order_by("id")
+    worker = harness.start_worker(threads=4)
+    try:
+        # Their bookkeeping is written with the dispatcher's rounds, not by the push's thread: still every one.
+        wait_for(lambda: attempts.count() >= 3, 20, "three failed attempts stored")
+        pulled.faults(outage=False)
+        wait_for(lambda: Catalog.objects.get(pk=catalog.pk).sync_status == SyncStatus.SYNCED, 20, "the push")
+    finally:
+        harness.stop(worker)
+    stored = list(attempts)
+    assert [attempt.attempt for attempt in stored] == list(range(1, len(stored) + 1))
+    assert {(attempt.status, attempt.error_kind != "") for attempt in stored[:-1]} == {(503, True)}
+    assert (stored[-1].status, stored[-1].error_kind) == (200, "")
+    assert len(pulled.received("PATCH")) == len(stored)  # every call made is stored
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.push_attempts, catalog.sync_error) == ("After the outage", 0, "")

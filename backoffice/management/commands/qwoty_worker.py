@@ -4,10 +4,11 @@ Pushing is I/O-bound: a push spends most of its time waiting for Qwoty, so N thr
 records at once for the memory of one process. One dispatcher loop owns the task rows:
 - it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
   write lock (staff saves would queue behind it);
-- in one transaction it writes the results of the tasks finished since its last round and
-  claims the next batch of tasks. The threads only run tasks, so a push costs the queue no write
-  transaction of its own: SQLite writes one transaction at a time, and the staff's saves share
-  that lock.
+- in one transaction it writes the results of the tasks finished since its last round (with the
+  bookkeeping of their failed pushes: `push.batching_outcomes`) and claims the next batch of tasks.
+  The threads only run tasks, so a push costs the queue no write transaction of its own (nor a
+  failed push one for its retry): SQLite writes one transaction at a time, and the staff's saves
+  share that lock.
 - it claims a batch (as many tasks as threads) once that many places are free, and keeps up to
   one batch queued behind the running pushes, so the threads never wait for a round and a round
   serves a batch of pushes, not one. A claimed task that waits its turn is RUNNING already; if the
@@ -33,11 +34,14 @@ from traceback import format_exception
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, OperationalError, close_old_connections, connection
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.compat import TaskContext, TaskResultStatus, normalize_json, task_finished, task_started
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from backoffice.sync import push, statements
 
 logger = logging.getLogger(__name__)
 
@@ -114,20 +118,35 @@ def _write_and_claim(done: list[DBTaskResult], queues: list[str], worker_id: str
     Returns the tasks claimed, or None when the database was busy (nothing written: try again).
     No transaction at all when there is nothing to write and no task is ready.
     """
-    ready = DBTaskResult.objects.ready().filter(backend_name=BACKEND, queue_name__in=queues)
-    if not done and not ready.exists():
+    now = timezone.now()
+    if not done and not _ready(queues, now, limit=1, exists=True):
         return []
     try:
-        with exclusive_transaction(ready.db):
+        with exclusive_transaction(DBTaskResult.objects.db):
             _write_results(done)
             # What django-tasks-db's get_locked() takes, a batch at a time.
-            tasks = list(ready.select_for_update(skip_locked=True)[:limit])
+            tasks = _ready(queues, now, limit=limit)
             _mark_running(tasks, worker_id)
             return tasks
     except OperationalError as exc:
         if is_locked_database_exception(exc):
             return None
         raise
+
+
+def _ready(queues: list[str], now, *, limit: int, exists: bool = False) -> list:
+    """`DBTaskResult.objects.ready()` of our backend and queues, locked, as `get_locked()` reads them: up to `limit`
+    tasks (or only whether there is one). Its SQL is compiled once: building it each round cost more than a push's
+    own queries."""
+
+    def build(now):
+        # What ready() selects, with `now` given rather than read inside.
+        tasks = DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY, backend_name=BACKEND, queue_name__in=queues
+        ).filter(Q(run_after=get_date_max()) | Q(run_after__lte=now))
+        return tasks.order_by().values_list("pk")[:1] if exists else tasks.select_for_update(skip_locked=True)[:limit]
+
+    return statements.prepared(("ready tasks", tuple(queues), limit, exists), build, now)
 
 
 def _mark_running(tasks: list[DBTaskResult], worker_id: str) -> None:
@@ -149,6 +168,8 @@ def _write_results(done: list[DBTaskResult]) -> None:
     bulk_update's CASE per row. `finished_at` is the latest of the group, within one round."""
     groups: dict[str, list[DBTaskResult]] = defaultdict(list)
     for db_task in done:
+        for write in getattr(db_task, "push_outcomes", ()):  # failed pushes' bookkeeping, left to this round
+            write()
         # repr, not json.dumps: it never raises, and equal outcomes (built alike) group together.
         groups[repr([getattr(db_task, name) for name in OUTCOME_FIELDS])].append(db_task)
     for group in groups.values():
@@ -196,11 +217,13 @@ class Places:
 
     def __init__(self, capacity: int):
         self.free = capacity
+        self._wanted = capacity + 1  # what the dispatcher waits for: no one yet
         self._changed = threading.Condition()
 
     def wait_for(self, batch: int, *, timeout: float) -> bool:
         """Whether `batch` places are free, waiting up to `timeout` seconds for them."""
         with self._changed:
+            self._wanted = batch
             return self._changed.wait_for(lambda: self.free >= batch, timeout)
 
     def take(self, count: int) -> None:
@@ -210,7 +233,9 @@ class Places:
     def give_back(self) -> None:
         with self._changed:
             self.free += 1
-            self._changed.notify()
+            # Wakes the dispatcher once its batch is free, not at every push: each wake-up costs a GIL hand-over.
+            if self.free == self._wanted:
+                self._changed.notify()
 
 
 def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places) -> None:
@@ -222,7 +247,9 @@ def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places) -> 
         task_started.send(sender=sender, task_result=result)
         try:
             arguments = (TaskContext(task_result=result),) if task.takes_context else ()
-            _succeeded(db_task, task.call(*arguments, *result.args, **result.kwargs))
+            with push.batching_outcomes() as db_task.push_outcomes:
+                value = task.call(*arguments, *result.args, **result.kwargs)
+            _succeeded(db_task, value)
         except BaseException as exc:  # as Worker.run_task: whatever a task raises is its result
             _failed(db_task, exc)
         task_finished.send(sender=sender, task_result=db_task.task_result)
