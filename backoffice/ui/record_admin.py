@@ -4,10 +4,10 @@ same edit service as the back office's forms."""
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from backoffice.audit.selectors import last_change
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.edits import UnresolvedConflict, record_update
 from backoffice.sync.models import SyncStatus
+from backoffice.ui.history import last_change
 from backoffice.ui.record_forms import RecordForm
 from backoffice.ui.templatetags.backoffice import upstream_value
 

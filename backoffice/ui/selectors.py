@@ -1,6 +1,6 @@
 """Reads shared by every entity: push health, dashboard figures and alerts, push histories and conflicts.
 
-Change histories (who changed what) are in backoffice/audit/selectors.py."""
+Change histories (who changed what) are in backoffice/ui/history.py."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,10 +8,10 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Func, IntegerField, Q, Subquery, Value
 
-from backoffice.audit.selectors import field_label
 from backoffice.db import row_counts
 from backoffice.records import KINDS, Kind, kind_of
 from backoffice.sync.models import Alert, AlertNotice, AlertState, PushAttempt, SyncStatus, Target, TargetState
+from backoffice.ui.history import field_label
 
 IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.PUSHING)
 
