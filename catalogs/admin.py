@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backoffice.sync.admin import MirroredRecordAdmin
+from backoffice.ui.record_admin import MirroredRecordAdmin
 
 from .models import Catalog
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from backoffice.sync.admin import MirroredRecordAdmin, MirroredRecordAdminForm
+from backoffice.ui.record_admin import MirroredRecordAdmin, MirroredRecordAdminForm
 
 from .links import contact_edit_errors
 from .models import Contact, KoyweLink, PrioticketLink

@@ -3,7 +3,7 @@ from django.contrib.admin.widgets import AdminURLFieldWidget
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from backoffice.sync.admin import MirroredRecordAdmin, MirroredRecordAdminForm
+from backoffice.ui.record_admin import MirroredRecordAdmin, MirroredRecordAdminForm
 from backoffice.ui.templatetags.backoffice import upstream_value
 from backoffice.web_urls import WebURLField, WebURLValidator
 from customers.tax_ids import services as tax_review

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "contacts",
     "catalogs",
     "backoffice.imports",
+    "backoffice.pushlog",
     # Last, so its post_migrate (role permissions) runs after every app's permissions exist.
     "backoffice",
 ]

@@ -22,5 +22,5 @@ urlpatterns = [
     path("catalogs/", include("catalogs.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("sync/", include("backoffice.sync.urls")),
+    path("sync/", include("backoffice.pushlog.urls")),
 ]

@@ -2,11 +2,10 @@ from django.http import HttpResponse
 
 from backoffice.accounts import permissions as p
 from backoffice.accounts.permissions import staff_view
-from backoffice.audit.selectors import recent_changes
 from backoffice.sync.refresh import last_runs
-from backoffice.sync.selectors import alert_board
+from backoffice.ui.history import recent_changes
 from backoffice.ui.htmx import HtmxHttpRequest, render_page
-from backoffice.ui.selectors import dashboard_summary
+from backoffice.ui.selectors import alert_board, dashboard_summary
 from customers.tax_ids.selectors import review_counts
 
 

@@ -10,12 +10,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 
-from backoffice.audit.selectors import field_label, last_change, record_changes
 from backoffice.records import kind_of
 from backoffice.sync.edits import StaleEdit, UnresolvedConflict
 from backoffice.sync.mirror import to_json
 from backoffice.sync.models import SyncStatus
 from backoffice.sync.preview import edit_preview
+from backoffice.ui.history import field_label, last_change, record_changes
 from backoffice.ui.htmx import HtmxHttpRequest, render_page, wants_fragment
 from backoffice.ui.selectors import conflict_fields, record_push_attempts
 from backoffice.ui.templatetags.backoffice import sync_badge

@@ -1,6 +1,6 @@
-"""Reads shared by every entity: push health, dashboard figures, push histories and conflicts.
+"""Reads shared by every entity: push health, dashboard figures and alerts, push histories and conflicts.
 
-Change histories (who changed what) are in backoffice/audit/selectors.py."""
+Change histories (who changed what) are in backoffice/ui/history.py."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,10 +8,10 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Func, IntegerField, Q, Subquery, Value
 
-from backoffice.audit.selectors import field_label
 from backoffice.db import row_counts
 from backoffice.records import KINDS, Kind, kind_of
-from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
+from backoffice.sync.models import Alert, AlertNotice, AlertState, PushAttempt, SyncStatus, Target, TargetState
+from backoffice.ui.history import field_label
 
 IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.PUSHING)
 
@@ -129,6 +129,19 @@ def _sync_figures(model, *, count: bool) -> tuple[int | None, dict[str, int]]:
         cursor.execute(sql, list(NOT_SYNCED))
         figures = dict(cursor.fetchall())
     return figures.pop(None, None), figures
+
+
+@dataclass(frozen=True)
+class AlertBoard:
+    active: list[Alert]
+    notices: list[AlertNotice]
+
+
+def alert_board(*, notices: int = 8) -> AlertBoard:
+    """The dashboard's alerts: those raised now, oldest first, but paused targets (every page's banner says so),
+    and the latest notices sent. Two queries."""
+    active = Alert.objects.filter(state=AlertState.RAISED).exclude(key__endswith=":paused").order_by("since")
+    return AlertBoard(active=list(active), notices=list(AlertNotice.objects.all()[:notices]))
 
 
 def table_sizes(tables: list[str]) -> dict[str, tuple[int | None, int | None]]:

@@ -97,7 +97,7 @@ EXPECTED: dict[str, list[Rule]] = {
     "catalog-bulk": action(NOT_SUPPORT, lambda world: {"ids": [world.catalog.pk], "action": "deactivate"}),
 }
 
-# The push pages (backoffice/sync/urls.py): editors see what is pending or failed; managers the full log.
+# The push pages (backoffice/pushlog/urls.py): editors see what is pending or failed; managers the full log.
 _catalog = {"resource": "catalogs"}
 _contact = {"resource": "contacts"}
 EXPECTED.update(

@@ -10,31 +10,23 @@ from backoffice.accounts import permissions as p
 from backoffice.accounts.permissions import staff_view
 from backoffice.qwoty.errors import QwotyError
 from backoffice.records import KINDS
-from backoffice.ui.csv_export import csv_download, json_download
+from backoffice.sync import links, push
+from backoffice.sync.conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
+from backoffice.sync.models import Target
+from backoffice.sync.pull import pull_record
 from backoffice.ui.htmx import HtmxHttpRequest, render_page
 from backoffice.ui.redirects import redirect_back
 
-from . import links, push
-from .conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
+from .export import push_log_download
 from .forms import PushLogFilter
-from .models import Target, TargetState
-from .pull import pull_record
-from .selectors import (
-    EXPORT_COLUMNS,
-    push_attempt_export_records,
-    push_attempt_export_rows,
-    push_attempt_list,
-    push_attempts_filtered,
-    push_queue,
-)
+from .selectors import paused_targets, push_attempt_list, push_queue
 
 EDITORS = (*p.CHANGE_CUSTOMERS, *p.CHANGE_CONTACTS, *p.CHANGE_CATALOGS)
 
 
 @staff_view(*EDITORS, any_of=True)
 def queue(request: HtmxHttpRequest):
-    paused = TargetState.objects.filter(paused=True).order_by("target")
-    context = {"queue": push_queue(user=request.user), "state": push.target_state(), "paused": list(paused)}
+    context = {"queue": push_queue(user=request.user), "state": push.target_state(), "paused": paused_targets()}
     return render_page(request, "sync/queue.html", context)
 
 
@@ -121,11 +113,7 @@ def attempt_export(request: HtmxHttpRequest, format: str) -> StreamingHttpRespon
     """The push log as filtered, as CSV or JSON for audits: streamed, bodies included (stored without secrets)."""
     filters = PushLogFilter(request.GET or None).applicable_filters()
     filters.pop("before", None)  # the whole filtered log, not one page of it
-    records = push_attempt_export_records(push_attempts_filtered(**filters))
-    if format == "json":
-        return json_download(name="push-log", items=records)
-    header = [heading for heading, _ in EXPORT_COLUMNS]
-    return csv_download(name="push-log", header=header, rows=push_attempt_export_rows(records))
+    return push_log_download(format=format, filters=filters)
 
 
 def _editable_record(request: HtmxHttpRequest, resource: str, pk):

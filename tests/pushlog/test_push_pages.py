@@ -97,7 +97,7 @@ def test_push_log_pages_with_a_keyset(client, pulled, drain):
     for n, catalog in enumerate(Catalog.objects.all()[:5]):
         catalog_update(catalog=catalog, user=None, data={"reference": f"PAGE-{n}"})
     drain()
-    from backoffice.sync.selectors import push_attempt_list
+    from backoffice.pushlog.selectors import push_attempt_list
 
     first = push_attempt_list(per_page=3)
     second = push_attempt_list(per_page=3, before=first.next_before)
@@ -284,7 +284,7 @@ def export_rows(response) -> list[dict]:
 
 
 def test_the_push_log_exports_as_filtered_as_csv_with_formulas_neutralised(client, pulled, drain, monkeypatch):
-    monkeypatch.setattr("backoffice.sync.selectors.EXPORT_CHUNK", 2)  # several chunks, none lost or repeated
+    monkeypatch.setattr("backoffice.pushlog.selectors.EXPORT_CHUNK", 2)  # several chunks, none lost or repeated
     catalogs = list(Catalog.objects.order_by("pk")[:3])
     for n, catalog in enumerate(catalogs):
         catalog_update(catalog=catalog, user=manager_user(), data={"name": f'=HYPERLINK("http://evil/{n}")'})

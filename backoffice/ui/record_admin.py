@@ -1,15 +1,15 @@
+"""Django admin's pages of a mirrored record (customers, contacts, catalogs register them): saved through the
+same edit service as the back office's forms."""
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.utils.html import format_html
 
-from backoffice.audit.selectors import last_change
+from backoffice.sync import mirror as mirrors
+from backoffice.sync.edits import UnresolvedConflict, record_update
+from backoffice.sync.models import SyncStatus
+from backoffice.ui.history import last_change
 from backoffice.ui.record_forms import RecordForm
-from backoffice.ui.templatetags.backoffice import pretty_json, upstream_value
-
-from . import mirror as mirrors
-from .edits import UnresolvedConflict, record_update
-from .models import PushAttempt, SyncStatus, TargetState
+from backoffice.ui.templatetags.backoffice import upstream_value
 
 
 class MirroredRecordAdminForm(RecordForm):
@@ -88,41 +88,3 @@ class MirroredRecordAdmin(admin.ModelAdmin):
     def update(self, *, record, user, data: dict, expected_version: int) -> None:
         """The entity's update service; an entity with checks of its own (a contact's linked targets) overrides it."""
         record_update(record=record, user=user, data=data, expected_version=expected_version)
-
-
-@admin.register(PushAttempt)
-class PushAttemptAdmin(admin.ModelAdmin):
-    list_display = (
-        *("created_at", "target", "method", "resource", "record_id", "status", "error_kind", "duration_ms", "user"),
-    )
-    list_filter = ("target", "resource", "error_kind", "status")
-    search_fields = ("record_id", "url", "error_message")
-    date_hierarchy = "created_at"
-    # The bodies as our pages show them: the admin would show the stored text, or decode the request's JSON.
-    exclude = ("request_body", "response_body")
-    readonly_fields = ("request", "response")
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default, without its warning
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="request body")
-    def request(self, obj):
-        return shown_body(obj.request_body)
-
-    @admin.display(description="response body")
-    def response(self, obj):
-        return shown_body(obj.response_body)
-
-
-def shown_body(body):
-    """A stored body (text or JSON data) for an admin page: indented, secrets redacted once decoded."""
-    return format_html("<pre>{}</pre>", pretty_json(body)) if body not in (None, "") else None
-
-
-@admin.register(TargetState)
-class TargetStateAdmin(admin.ModelAdmin):
-    list_display = ("target", "paused", "paused_reason", "paused_at")

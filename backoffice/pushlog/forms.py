@@ -1,8 +1,8 @@
 from django import forms
 
 from backoffice.records import KINDS
+from backoffice.sync.models import Target
 
-from .models import Target
 from .selectors import OUTCOMES
 
 OUTCOME_LABELS = {

@@ -1,6 +1,5 @@
-"""Reads for the push pages: what is waiting or failed, and the log of calls made upstream."""
+"""Reads for the push pages: what is waiting or failed, the paused targets, and the log of calls made upstream."""
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -10,9 +9,8 @@ from django.utils import timezone
 
 from backoffice.accounts.permissions import CHANGE_CONTACT_LINKS, can
 from backoffice.records import KINDS, Kind
-
-from . import connectors
-from .models import Alert, AlertNotice, AlertState, PushAttempt, SyncStatus, Target
+from backoffice.sync import connectors
+from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
 
 WAITING = (SyncStatus.PENDING, SyncStatus.PUSHING, SyncStatus.FAILED, SyncStatus.CONFLICT)
 BUCKETS = {SyncStatus.FAILED: "failed", SyncStatus.CONFLICT: "conflict"}  # the rest: "pending"
@@ -57,6 +55,11 @@ def push_queue(*, user, limit: int = 200) -> dict[str, list[QueueEntry]]:
     return queue
 
 
+def paused_targets() -> list[TargetState]:
+    """The targets whose pushing is paused (a refused token), for the queue page to offer resuming them."""
+    return list(TargetState.objects.filter(paused=True).order_by("target"))
+
+
 def _link_entries(kind: Kind, can_retry: bool, limit: int) -> list[QueueEntry]:
     entries = []
     for connector in connectors.all_connectors():
@@ -64,19 +67,6 @@ def _link_entries(kind: Kind, can_retry: bool, limit: int) -> list[QueueEntry]:
         for link in waiting.order_by("sync_error_at", "next_push_at")[:limit]:
             entries.append(QueueEntry(kind=kind, record=link, can_retry=can_retry, target=connector.target))
     return entries
-
-
-@dataclass(frozen=True)
-class AlertBoard:
-    active: list[Alert]
-    notices: list[AlertNotice]
-
-
-def alert_board(*, notices: int = 8) -> AlertBoard:
-    """The dashboard's alerts: those raised now, oldest first, but paused targets (every page's banner says so),
-    and the latest notices sent. Two queries."""
-    active = Alert.objects.filter(state=AlertState.RAISED).exclude(key__endswith=":paused").order_by("since")
-    return AlertBoard(active=list(active), notices=list(AlertNotice.objects.all()[:notices]))
 
 
 OUTCOMES = {
@@ -148,24 +138,6 @@ def push_attempts_filtered(
     return attempts
 
 
-# The export's columns: (heading, key of push_attempt_export_records()'s dicts).
-EXPORT_COLUMNS = (
-    ("time", "time"),
-    ("target", "target"),
-    ("entity", "entity"),
-    ("record id", "record_id"),
-    ("record", "record"),
-    ("method", "method"),
-    ("url", "url"),
-    ("status", "status"),
-    ("error kind", "error_kind"),
-    ("error", "error"),
-    ("duration ms", "duration_ms"),
-    ("attempt", "attempt"),
-    ("changed by", "changed_by"),
-    ("request body", "request_body"),
-    ("response body", "response_body"),
-)
 EXPORT_CHUNK = 2000
 
 
@@ -197,14 +169,6 @@ def push_attempt_export_records(attempts) -> Iterator[dict]:
                 "response_body": attempt.response_body,
             }
         last_id = chunk[-1].id
-
-
-def push_attempt_export_rows(records: Iterator[dict]) -> Iterator[list]:
-    """The records as CSV rows, in EXPORT_COLUMNS' order; the request body as JSON text."""
-    for record in records:
-        body = record["request_body"]
-        record["request_body"] = "" if body is None else json.dumps(body, ensure_ascii=False)
-        yield [record[key] for _, key in EXPORT_COLUMNS]
 
 
 def _record_names(attempts: list[PushAttempt]) -> dict[tuple[str, object], str]:
