@@ -12,6 +12,7 @@ from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorize
 
 from . import statements
 from .backoff import backoff_delay
+from .hooks import target_resumed
 from .models import SyncStatus, Target, TargetState
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ def pause_target(reason: str, target: str = TARGET) -> None:
         paused=True, paused_reason=reason, paused_at=timezone.now()
     )
     logger.warning("Pushing to %s paused: %s", Target(target).label, reason)
+
+
+def resume(target: str = TARGET) -> int:
+    """Unpause and queue every pending record (or link, for a secondary target); returns how many were queued.
+    Who holds what is pending for the target queues it (`hooks.target_resumed`)."""
+    TargetState.objects.filter(target=target).update(paused=False, paused_reason="", paused_at=None)
+    return sum(queued for _, queued in target_resumed.send(sender=target))
 
 
 @transaction.atomic

@@ -80,6 +80,11 @@ def get(target: str) -> Connector:
     return _registry[target]
 
 
+def targets() -> list[str]:
+    """The secondary targets registered."""
+    return list(_registry)
+
+
 def all_connectors() -> list[Connector]:
     return list(_registry.values())
 
