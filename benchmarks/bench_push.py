@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from tests.scratch import PRODUCTION, scratch_backoffice
+from benchmarks.scratch import PRODUCTION, scratch_backoffice
 
 WORKER_SETTINGS = {"QWOTY_PUSH_RATE_PER_SECOND": 200, "QWOTY_RETRY_BASE_SECONDS": 0.2}
 SAVE_BLOCKS = 4
