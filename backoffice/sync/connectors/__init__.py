@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 
 from backoffice.qwoty.errors import QwotyUnsafePath
@@ -33,6 +34,12 @@ class Connector(ABC):
     label: str
     model_label: str  # the link model, "app.Model": one row per linked contact
     related_name: str  # the link's name on the contact (its OneToOneField's related_name)
+    rate_setting = "SECONDARY_PUSH_RATE_PER_SECOND"  # the setting of its request rate (requests a second, 0: none)
+
+    @property
+    def rate(self) -> float:
+        """Requests a second to this target, shared by all workers; 0 for no limit."""
+        return getattr(settings, self.rate_setting)
 
     @property
     def model(self) -> type[models.Model]:
