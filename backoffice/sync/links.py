@@ -188,7 +188,7 @@ def _claim(connector, link_id):
 
     Returns (PUSHING, seconds to wait, version) or (PAUSED | NOT_DUE, 0, None).
     """
-    claimed, wait = claim(connector.model, link_id, connector.target, rate=connector.rate)
+    claimed, wait = claim(connector.model, link_id, connector.target)
     if claimed != PUSHING:
         return claimed, 0, None
     return claimed, wait, connector.model.objects.filter(pk=link_id).values_list("version", flat=True).get()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
 
-from . import statements
+from . import statements, upstream
 from .backoff import backoff_delay
 from .hooks import target_resumed
 from .models import SyncStatus, Target, TargetState
@@ -50,9 +50,9 @@ def resume(target: str = TARGET) -> int:
 
 
 @transaction.atomic
-def claim(model, pk, target: str, *, rate: float | None = None) -> tuple[str, float]:
+def claim(model, pk, target: str) -> tuple[str, float]:
     """One short transaction per push: is the target paused, move the due record (or link) from pending to
-    pushing, take the target's next request slot (`rate`: its requests a second, Qwoty's by default).
+    pushing, take the target's next request slot.
 
     Returns (PUSHING, seconds to wait for its slot), or (PAUSED | NOT_DUE, 0). The claim is one
     conditional UPDATE, so when two workers race for a row only one gets it.
@@ -60,7 +60,7 @@ def claim(model, pk, target: str, *, rate: float | None = None) -> tuple[str, fl
     state = statements.select_for_update(TargetState, target, ("paused", "next_slot_at"))
     if state is None:  # the first push to this target
         target_state(target)
-        return claim(model, pk, target, rate=rate)
+        return claim(model, pk, target)
     if state["paused"]:
         return PAUSED, 0
     now = timezone.now()
@@ -73,16 +73,16 @@ def claim(model, pk, target: str, *, rate: float | None = None) -> tuple[str, fl
     )
     if not claimed:
         return NOT_DUE, 0
-    return PUSHING, take_request_slot(state["next_slot_at"], now, target=target, rate=rate)
+    return PUSHING, take_request_slot(state["next_slot_at"], now, target=target)
 
 
-def take_request_slot(next_slot_at, now, *, target: str = TARGET, rate: float | None = None) -> float:
-    """Reserve the target's next request slot (the rate, requests a second, is shared by all workers: a secondary
-    target's is its connector's `rate`, Qwoty's the default); seconds until it comes.
+def take_request_slot(next_slot_at, now, *, target: str = TARGET) -> float:
+    """Reserve the target's next request slot (its rate, `upstream.facts(target).rate`, is shared by all workers);
+    seconds until it comes.
 
     Called with the target's row locked, so two workers never take the same slot.
     """
-    rate = settings.QWOTY_PUSH_RATE_PER_SECOND if rate is None else rate
+    rate = upstream.facts(target).rate
     if not rate:
         return 0.0
     slot = max(next_slot_at or now, now)

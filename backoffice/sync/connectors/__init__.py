@@ -35,6 +35,9 @@ class Connector(ABC):
     model_label: str  # the link model, "app.Model": one row per linked contact
     related_name: str  # the link's name on the contact (its OneToOneField's related_name)
     rate_setting = "SECONDARY_PUSH_RATE_PER_SECOND"  # the setting of its request rate (requests a second, 0: none)
+    pushes_links = True  # its rows are links, one per linked contact (named by their contact)
+    noun = "linked contact"  # what one of its pushes is, in a notice
+    resume_hint = "Once they work again, resume pushing on the push page."
 
     @property
     def rate(self) -> float:
@@ -44,6 +47,10 @@ class Connector(ABC):
     @property
     def model(self) -> type[models.Model]:
         return apps.get_model(self.model_label)
+
+    def models(self) -> list[type[models.Model]]:
+        """The tables of rows pushed to this target: its links'."""
+        return [self.model]
 
     @abstractmethod
     def call(self, link, contact=None) -> Call:
