@@ -29,25 +29,25 @@ test: chromium redis install  ## the whole suite (DATABASE_URL picks the databas
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 chaos: install  ## 2,000 concurrent edits against a failing upstream and killed workers; nothing may be lost
-	$(BIN)/python -m tests.chaos
+	$(BIN)/python -m benchmarks.chaos
 
 scale-demo: install  ## 2 web + 2 RQ worker nodes on PostgreSQL and a Redis of its own; staff edits over HTTP, a node killed, Redis restarted
-	$(BIN)/python -m tests.scale_demo
+	$(BIN)/python -m benchmarks.scale_demo
 
 bench-push: install  ## push throughput vs a synchronous PATCH in post_save, save latency, worker memory
-	$(BIN)/python -m tests.bench_push
+	$(BIN)/python -m benchmarks.bench_push
 
 bench-ui: install  ## list pages vs Django admin's changelist on 100k customers / 300k contacts, same run
-	$(BIN)/python -m tests.bench_ui $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_ui $(BENCH_ARGS)
 
 bench-ui-pg: install  ## the same on PostgreSQL with 1M customers / 3M contacts (BENCH_ARGS=--reuse: the data as left)
-	$(BIN)/python -m tests.bench_ui --postgresql $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_ui --postgresql $(BENCH_ARGS)
 
 bench-taxids: install  ## tax-ID validation throughput and the review page's p95 with 100k tax IDs
-	$(BIN)/python -m tests.bench_taxids
+	$(BIN)/python -m benchmarks.bench_taxids
 
 bench-import: install  ## bulk import of 10,000 contact and catalog rows (preview, apply) vs the same saves one by one
-	$(BIN)/python -m tests.bench_import $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.bench_import $(BENCH_ARGS)
 
 bench: bench-push bench-ui bench-taxids bench-import  ## every benchmark, one after the other
 

@@ -133,13 +133,14 @@ def fetch_upstream(resource: str) -> dict[str, dict]:
         page += 1
 
 
-def differences_with_upstream() -> list[str]:
-    """Records whose local values differ from Qwoty's, field by field."""
+def differences_with_upstream(upstream: dict[str, dict] | None = None) -> list[str]:
+    """Records whose local values differ from Qwoty's, field by field. `upstream`: each resource's objects by id
+    (`fetch_upstream`'s), read here if not given."""
     problems = []
     for mirror in mirrors.all_mirrors():
-        upstream = fetch_upstream(mirror.resource)
+        objects = upstream[mirror.resource] if upstream is not None else fetch_upstream(mirror.resource)
         for record in mirror.model.objects.all():
-            theirs = upstream.get(str(record.pk))
+            theirs = objects.get(str(record.pk))
             if theirs is None:
                 problems.append(f"{mirror.resource} {record.pk}: missing upstream")
                 continue

@@ -17,7 +17,7 @@ BACKENDS = ("database", "rq")
 
 @dataclass(frozen=True)
 class QueuedTask:
-    name: str  # "push_record", "push_link", "sweep"
+    name: str  # "push_record", "push_link", "sweep_task"
     args: tuple
     run_after: datetime | None
 

@@ -7,7 +7,7 @@ kept in `qwoty_row_count`, by statement triggers that add what an INSERT inserte
 (their transition tables), and reset by a TRUNCATE: one UPDATE per statement, however many rows it writes.
 
 A missing count means unknown: the list then skips forward as before. A bulk load that turns triggers off
-(tests/bulk_load.py) calls `recount` after it. SQLite keeps no counts (and needs none at the sizes it serves).
+(benchmarks/bulk_load.py) calls `recount` after it. SQLite keeps no counts (and needs none at the sizes it serves).
 """
 
 from django.db import connection

@@ -13,7 +13,7 @@ from django_tasks import task
 
 from backoffice.sync.edits import StaleEdit, UnresolvedConflict
 from backoffice.sync.queue import enqueue
-from backoffice.sync.tasks import secrets_redacted
+from backoffice.sync.task_errors import secrets_redacted
 
 from . import parsing
 from .entities import ERROR_COLUMN, IMPORTABLES, Importable

@@ -10,7 +10,7 @@ from backoffice.accounts import permissions as p
 from backoffice.accounts.permissions import staff_view
 from backoffice.qwoty.errors import QwotyError
 from backoffice.records import KINDS
-from backoffice.sync import links, push
+from backoffice.sync import links, push, recovery, targets
 from backoffice.sync.conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
 from backoffice.sync.models import Target
 from backoffice.sync.pull import pull_record
@@ -26,7 +26,7 @@ EDITORS = (*p.CHANGE_CUSTOMERS, *p.CHANGE_CONTACTS, *p.CHANGE_CATALOGS)
 
 @staff_view(*EDITORS, any_of=True)
 def queue(request: HtmxHttpRequest):
-    context = {"queue": push_queue(user=request.user), "state": push.target_state(), "paused": paused_targets()}
+    context = {"queue": push_queue(user=request.user), "state": targets.target_state(), "paused": paused_targets()}
     return render_page(request, "sync/queue.html", context)
 
 
@@ -90,10 +90,10 @@ def resume(request: HtmxHttpRequest):
     if target not in Target.values:
         raise Http404
     label = Target(target).label
-    if not push.target_state(target).paused:
+    if not targets.target_state(target).paused:
         messages.info(request, f"Pushing to {label} was not paused.")
         return _back(request)
-    queued = push.resume_target(target)
+    queued = recovery.resume_target(target)
     messages.success(request, f"Pushing to {label} resumed; {queued} pending push{'es' if queued != 1 else ''} queued.")
     return _back(request)
 

@@ -28,8 +28,7 @@ from django.utils import timezone
 from backoffice.accounts.roles import MANAGERS
 from backoffice.redaction import redact
 
-from . import connectors
-from . import mirror as mirrors
+from . import upstream
 from .models import Alert, AlertNotice, AlertState, NoticeKind, PushAttempt, SyncStatus, Target, TargetState
 
 logger = logging.getLogger(__name__)
@@ -134,11 +133,7 @@ def _paused_change(alert: Alert, target: str, paused: TargetState | None, now: d
     label = Target(target).label
     since = paused.paused_at or now
     waiting = _pushes(_waiting(target))
-    then = (
-        "The sweep resumes pushing by itself once the token works again."
-        if target == Target.QWOTY
-        else "Once they work again, resume pushing on the push page."
-    )
+    then = upstream.facts(target).resume_hint
     return Change(
         NoticeKind.RAISED,
         f"{label} is paused since {_clock(since)}, {waiting} waiting",
@@ -264,7 +259,7 @@ def _failed_records_change(alert: Alert, target: str, now: datetime) -> Change |
         figures = [group.rows.aggregate(newest=Max("sync_error_at")) for group in groups]
     newest = max((figure["newest"] for figure in figures if figure["newest"]), default=alert.notified_until)
     listed = _listed(new)
-    what = "record" if target == Target.QWOTY else "linked contact"
+    what = upstream.facts(target).noun
     lines = [f"- {row.noun} “{row.name}”: {row.reason}" for row in listed]
     if count > len(listed):
         lines.append(f"- and {count - len(listed)} more")
@@ -293,15 +288,16 @@ class FailedGroup:
 
 def _failed_groups(target: str) -> list[FailedGroup]:
     """The failed rows of each model: Qwoty's records of each entity, or a secondary target's links."""
-    if target == Target.QWOTY:
+    facts = upstream.facts(target)
+    if not facts.pushes_links:
         return [
-            FailedGroup(
-                str(mirror.model._meta.verbose_name), mirror.model.objects.filter(sync_status=SyncStatus.FAILED)
-            )
-            for mirror in mirrors.all_mirrors()
+            FailedGroup(str(model._meta.verbose_name), model.objects.filter(sync_status=SyncStatus.FAILED))
+            for model in facts.models()
         ]
-    links = connectors.get(target).model.objects.filter(sync_status=SyncStatus.FAILED).select_related("contact")
-    return [FailedGroup("contact", links, link=True)]
+    return [
+        FailedGroup("contact", model.objects.filter(sync_status=SyncStatus.FAILED).select_related("contact"), link=True)
+        for model in facts.models()
+    ]
 
 
 def _failed_after(group: FailedGroup, moment: datetime | None) -> FailedGroup:
@@ -323,9 +319,7 @@ def _listed(groups: list[FailedGroup]) -> list[FailedRow]:
 
 def _waiting(target: str) -> int:
     """Pushes waiting for the target: records (or links) pending or being pushed."""
-    if target == Target.QWOTY:
-        return sum(m.model.objects.filter(sync_status__in=IN_FLIGHT).count() for m in mirrors.all_mirrors())
-    return connectors.get(target).model.objects.filter(sync_status__in=IN_FLIGHT).count()
+    return sum(model.objects.filter(sync_status__in=IN_FLIGHT).count() for model in upstream.facts(target).models())
 
 
 def _recovery(alert: Alert, now: datetime, what: str, lines, *, notified_until=None) -> Change:

@@ -9,13 +9,12 @@ version moved while in flight is sent again. A body the target already holds is 
 
 import logging
 import time
-from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
+from django_tasks import task
 
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyUnsafePath
 from backoffice.redaction import redact_data, redact_json, redact_url
@@ -34,6 +33,7 @@ from .targets import (
     claim,
     pause_target,
 )
+from .task_errors import secrets_redacted
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ def mark_contact_links_dirty(contact) -> None:
             mark_dirty(connector, link)
 
 
+def record_changed(sender, record, **kwargs) -> None:
+    """`hooks.record_changed`: a contact's values changed, by staff or by Qwoty; its links have a new version."""
+    mark_contact_links_dirty(record)
+
+
 def mark_dirty(connector, link) -> None:
     """A new version of the link to send: pending, and queued unless it already is. Call with the link locked."""
     fields = {"version": F("version") + 1}
@@ -70,8 +75,6 @@ def mark_dirty(connector, link) -> None:
 
 def enqueue(target: str, link_id, *, run_after=None) -> None:
     """Queue a push task (with the database queue, in the change's transaction: see queue.py)."""
-    from .tasks import push_link
-
     queue.enqueue(push_link, target, link_id, run_after=run_after)
 
 
@@ -94,6 +97,11 @@ def retry_all_failed() -> int:
         for link in connector.model.objects.filter(sync_status=SyncStatus.FAILED).only("sync_status"):
             count += retry(connector, link)
     return count
+
+
+def target_resumed(sender, **kwargs) -> int:
+    """`hooks.target_resumed`: a secondary target was resumed, its pending links are queued."""
+    return enqueue_pending(sender) if sender in connectors.targets() else 0
 
 
 def enqueue_pending(target: str) -> int:
@@ -149,6 +157,13 @@ def push_now(target: str, link_id) -> str:
     except (IntegrityError, DataError) as exc:  # an answer no column takes (a NUL in JSON, on PostgreSQL)
         return _on_error(connector, link, _unexpected(connector, response, exc), attempt, version)
     return PUSHED
+
+
+@task()
+@secrets_redacted
+def push_link(target: str, link_id: int) -> str:
+    """The queue's task: "look at this link" (see `push_now`)."""
+    return push_now(target, link_id)
 
 
 def _kept(connector, response) -> dict:
@@ -250,34 +265,3 @@ def _attempt(connector, link, client, call, started, *, status=None, answer=None
         attempt=link.push_attempts + 1,
         user_id=link.contact.edited_by_id or link.linked_by_id,  # the contact's last editor, else who linked it
     )
-
-
-# -- recovery ----------------------------------------------------------------------------------------
-
-
-def sweep() -> dict:
-    """Links left `pushing` by a dead worker, or `pending` with their task lost: queued again."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS)
-    counts = {"stale_links": 0, "overdue_links": 0}
-    for connector in connectors.all_connectors():
-        model = connector.model
-        with transaction.atomic():
-            for pk in model.objects.filter(sync_status=SyncStatus.PUSHING, pushing_since__lt=stale).values_list(
-                "pk", flat=True
-            ):
-                if model.objects.filter(pk=pk, sync_status=SyncStatus.PUSHING).update(
-                    sync_status=SyncStatus.PENDING, pushing_since=None, next_push_at=now
-                ):
-                    counts["stale_links"] += 1
-                    enqueue(connector.target, pk)
-            overdue = list(
-                model.objects.filter(
-                    Q(next_push_at__lt=stale) | Q(next_push_at__isnull=True), sync_status=SyncStatus.PENDING
-                ).values_list("pk", flat=True)
-            )
-            model.objects.filter(pk__in=overdue, sync_status=SyncStatus.PENDING).update(next_push_at=now)
-            for pk in overdue:
-                enqueue(connector.target, pk)
-            counts["overdue_links"] += len(overdue)
-    return counts

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from backoffice.qwoty.client import QwotyClient
 
-from . import links
 from . import mirror as mirrors
 from .backoff import call_with_retries
 from .context import applying_upstream
+from .hooks import record_changed
 from .models import SyncStatus
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def apply_upstream(mirror, data: dict, record=None) -> str:
             status = SyncStatus.SYNCED
         _save(mirror, record, data, names, status=status, conflict=conflicts or None)
         if set(names) & set(mirror.fields):
-            links.mark_contact_links_dirty(record)  # Prioticket and Koywe get what Qwoty now holds
+            record_changed.send(sender=type(record), record=record)  # the links get what Qwoty now holds
         return CONFLICT if conflicts else UPDATED
 
 

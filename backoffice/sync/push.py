@@ -18,21 +18,21 @@ import functools
 import logging
 import threading
 import time
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
 from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
 from backoffice.redaction import redact_data, redact_json, redact_url
 
-from . import alerts, links, queue, statements
 from . import mirror as mirrors
+from . import queue, statements
 from .context import applying_upstream
-from .models import PushAttempt, SyncStatus, TargetState, stored_response
+from .hooks import record_changed
+from .models import PushAttempt, SyncStatus, stored_response
 from .targets import (
     NOTHING_TO_SEND,
     PAUSED,
@@ -43,8 +43,8 @@ from .targets import (
     after_error,
     claim,
     pause_target,
-    target_state,
 )
+from .task_errors import secrets_redacted
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,6 @@ def mark_dirty(record) -> bool:
 
 def enqueue_push(resource: str, record_id, *, run_after=None) -> None:
     """Queue a push task (with the database queue, in the edit's transaction: see queue.py)."""
-    from .tasks import push_record
-
     queue.enqueue(push_record, resource, str(record_id), run_after=run_after)
 
 
@@ -144,6 +142,13 @@ def push_now(resource: str, record_id) -> str:
     return PUSHED
 
 
+@task()
+@secrets_redacted
+def push_record(resource: str, record_id: str) -> str:
+    """The queue's task: "look at this record" (see `push_now`)."""
+    return push_now(resource, record_id)
+
+
 def _answered_object(mirror, response) -> dict:
     """The answer's object, with every field we mirror; anything else is not applied (and the record fails)."""
     data = response.data
@@ -203,7 +208,7 @@ def _on_success(mirror, record, sent_values: dict, data: dict, attempt: PushAtte
     if still_dirty:
         enqueue_push(mirror.resource, record.pk)
     if mirror.upstream_values(data) != sent_values:  # Qwoty changed a value (normalised it): the links get it too
-        links.mark_contact_links_dirty(record)
+        record_changed.send(sender=type(record), record=record)
 
 
 def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
@@ -340,65 +345,16 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
     )
 
 
-# -- the target: pause, resume, rate limit --------------------------------------------------------
+# -- what the target holds pending ----------------------------------------------------------------------
 
 
-def resume_target(target: str = TARGET) -> int:
-    """Unpause and queue every pending record (or link, for a secondary target); returns how many were queued."""
-    TargetState.objects.filter(target=target).update(paused=False, paused_reason="", paused_at=None)
-    if target != TARGET:
-        return links.enqueue_pending(target)
-    return _enqueue_all(Q(sync_status=SyncStatus.PENDING))
-
-
-# -- recovery ---------------------------------------------------------------------------------------
-
-
-def sweep() -> dict:
-    """Recover what a dead worker or a lost task left behind, resume a paused target once Qwoty accepts us, and tell
-    managers what changed.
-
-    - `pushing` for longer than QWOTY_PUSH_STALE_SECONDS: the worker died mid-push → pending, queued.
-    - `pending` and overdue by as long (or with no due time): its task was lost → queued again.
-    - alerts (paused, failing, failed records) read after that, so a target resumed now is told recovered now.
-    Looks only at our records, never at task rows.
-    """
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS)
-    counts = {"stale": 0, "overdue": 0, "resumed": 0}
-    for mirror in mirrors.all_mirrors():
-        stale_ids = list(
-            mirror.model.objects.filter(sync_status=SyncStatus.PUSHING, pushing_since__lt=stale).values_list(
-                "pk", flat=True
-            )
-        )
-        with transaction.atomic():
-            for pk in stale_ids:
-                recovered = mirror.model.objects.filter(pk=pk, sync_status=SyncStatus.PUSHING).update(
-                    sync_status=SyncStatus.PENDING, pushing_since=None, next_push_at=now
-                )
-                if recovered:
-                    counts["stale"] += 1
-                    enqueue_push(mirror.resource, pk)
-    # Pending with no due time: its task may have died with a worker before the claim; queuing it again costs
-    # at most a duplicate task (the claim is conditional), and sets a due time.
-    overdue = Q(next_push_at__lt=stale) | Q(next_push_at__isnull=True)
-    counts["overdue"] = _enqueue_all(Q(sync_status=SyncStatus.PENDING) & overdue)
-    state = target_state()
-    if state.paused and _upstream_accepts_token():
-        counts["resumed"] = resume_target()
-    counts |= links.sweep()
-    counts["alerts"] = len(alerts.evaluate())
-    return counts
-
-
-def _enqueue_all(condition: Q) -> int:
+def enqueue_pending() -> int:
+    """Queue every pending record of every resource; returns how many."""
     count = 0
     now = timezone.now()
     for mirror in mirrors.all_mirrors():
-        ids = list(mirror.model.objects.filter(condition).values_list("pk", flat=True))
+        ids = list(mirror.model.objects.filter(sync_status=SyncStatus.PENDING).values_list("pk", flat=True))
         with transaction.atomic():
-            # Touch next_push_at so a long queue is not re-queued at every sweep.
             mirror.model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=now)
             for pk in ids:
                 enqueue_push(mirror.resource, pk)
@@ -406,7 +362,13 @@ def _enqueue_all(condition: Q) -> int:
     return count
 
 
-def _upstream_accepts_token() -> bool:
+def target_resumed(sender, **kwargs) -> int:
+    """`hooks.target_resumed`: Qwoty was resumed, its pending records are queued."""
+    return enqueue_pending() if sender == TARGET else 0
+
+
+def upstream_accepts_token() -> bool:
+    """Whether Qwoty takes our token again (one small read)."""
     try:
         QwotyClient().list_page("catalogs", page=1, per_page=1)
     except QwotyError:

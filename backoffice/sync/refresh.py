@@ -11,6 +11,7 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_tasks import task
 
 from backoffice.qwoty.client import QwotyClient
 from backoffice.qwoty.errors import QwotyError
@@ -20,6 +21,7 @@ from . import mirror as mirrors
 from . import queue
 from .models import RefreshRun
 from .pull import PullSummary, pull_resource
+from .task_errors import secrets_redacted
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +34,6 @@ def schedule_if_due(*, now=None) -> RefreshRun | None:
     slot = int((now or timezone.now()).timestamp() // (minutes * 60))
     if RefreshRun.objects.filter(slot=slot).exists():
         return None
-    from .tasks import refresh_from_qwoty
-
     try:
         with transaction.atomic():
             run = RefreshRun.objects.create(slot=slot)
@@ -63,6 +63,13 @@ def run_refresh(run_id: int) -> str:
     counts = dict(summary.counts)
     RefreshRun.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now(), counts=counts, error=error)
     return status
+
+
+@task()
+@secrets_redacted
+def refresh_from_qwoty(run_id: int) -> str:
+    """The queue's task: run refresh `run_id` (see `run_refresh`)."""
+    return run_refresh(run_id)
 
 
 def last_runs() -> dict:

@@ -1,7 +1,8 @@
-"""post_save receivers, thin: a staff save marks the record dirty and queues its push."""
+"""post_save receivers, thin: a staff save marks the record dirty and queues its push, and tells the hook."""
 
 from . import connectors, links
 from .context import is_applying_upstream
+from .hooks import record_changed
 from .push import mark_dirty
 
 
@@ -23,7 +24,7 @@ def linked_record_saved(sender, instance, raw=False, **kwargs):
     """A staff save of a record linked to secondary targets: each link has a new version to send."""
     if raw or is_applying_upstream():
         return
-    links.mark_contact_links_dirty(instance)
+    record_changed.send(sender=sender, record=instance)
 
 
 def link_saved(sender, instance, created=False, raw=False, **kwargs):

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
 
-from . import statements
+from . import statements, upstream
 from .backoff import backoff_delay
+from .hooks import target_resumed
 from .models import SyncStatus, Target, TargetState
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,13 @@ def pause_target(reason: str, target: str = TARGET) -> None:
         paused=True, paused_reason=reason, paused_at=timezone.now()
     )
     logger.warning("Pushing to %s paused: %s", Target(target).label, reason)
+
+
+def resume(target: str = TARGET) -> int:
+    """Unpause and queue every pending record (or link, for a secondary target); returns how many were queued.
+    Who holds what is pending for the target queues it (`hooks.target_resumed`)."""
+    TargetState.objects.filter(target=target).update(paused=False, paused_reason="", paused_at=None)
+    return sum(queued for _, queued in target_resumed.send(sender=target))
 
 
 @transaction.atomic
@@ -69,11 +77,12 @@ def claim(model, pk, target: str) -> tuple[str, float]:
 
 
 def take_request_slot(next_slot_at, now, *, target: str = TARGET) -> float:
-    """Reserve the target's next request slot (the rate is shared by all workers); seconds until it comes.
+    """Reserve the target's next request slot (its rate, `upstream.facts(target).rate`, is shared by all workers);
+    seconds until it comes.
 
     Called with the target's row locked, so two workers never take the same slot.
     """
-    rate = settings.QWOTY_PUSH_RATE_PER_SECOND if target == TARGET else settings.SECONDARY_PUSH_RATE_PER_SECOND
+    rate = upstream.facts(target).rate
     if not rate:
         return 0.0
     slot = max(next_slot_at or now, now)

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from backoffice.sync import push
+from backoffice.sync import recovery
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from tests import factories
@@ -19,7 +19,7 @@ def test_a_manager_sees_a_raised_alert_and_its_notices_on_the_dashboard(staff, p
     catalog = Catalog.objects.order_by("name").first()
     catalog_update(catalog=catalog, user=factories.sales_ops_user(), data={"name": "Never arrives"})
     drain()  # three calls, all 503: Qwoty is failing and the catalog failed for good
-    assert push.sweep()["alerts"] == 2
+    assert recovery.sweep()["alerts"] == 2
 
     manager = staff(mona)
     alerts = manager.page.get_by_role("region", name="Alerts")

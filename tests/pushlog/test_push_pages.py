@@ -7,7 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from backoffice.sync import connectors, push
+from backoffice.sync import connectors, targets
 from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
@@ -118,13 +118,13 @@ def test_a_manager_resumes_a_paused_target_in_one_click(client, pulled, drain):
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=None, data={"name": "After resume"})
     drain()
-    assert push.target_state().paused
+    assert targets.target_state().paused
     client.force_login(manager_user())
     assert "Resume pushing" in client.get(reverse("sync:queue")).content.decode()
 
     pulled.faults(token=TEST_TOKEN)
     client.post(reverse("sync:resume"))
-    assert not push.target_state().paused
+    assert not targets.target_state().paused
     drain()
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.SYNCED
@@ -198,8 +198,8 @@ def test_a_paused_secondary_target_shows_on_every_page_and_a_manager_resumes_it(
     link.country_symbol = "CL"
     link_save(link=link, user=None)
     drain()
-    assert push.target_state(Target.KOYWE).paused
-    assert not push.target_state(Target.QWOTY).paused
+    assert targets.target_state(Target.KOYWE).paused
+    assert not targets.target_state(Target.QWOTY).paused
 
     client.force_login(sales_ops_user())
     assert "Pushing to Koywe is paused." in client.get(reverse("dashboard")).content.decode()
@@ -208,7 +208,7 @@ def test_a_paused_secondary_target_shows_on_every_page_and_a_manager_resumes_it(
 
     settings.KOYWE_API_TOKEN = KOYWE_TOKEN
     client.post(reverse("sync:resume"), {"target": "koywe"})
-    assert not push.target_state(Target.KOYWE).paused
+    assert not targets.target_state(Target.KOYWE).paused
     drain()
     link.refresh_from_db()
     assert link.sync_status == SyncStatus.SYNCED

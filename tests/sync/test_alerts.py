@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice.sync import alerts, push
+from backoffice.sync import alerts, push, recovery
 from backoffice.sync.models import Alert, AlertNotice, PushAttempt, SyncStatus, Target, TargetState
 from backoffice.sync.targets import pause_target
 from catalogs.models import Catalog
@@ -63,7 +63,7 @@ def test_a_refused_token_sends_one_paused_notice_then_one_recovery(pulled, drain
     drain()
     assert TargetState.objects.get(target=Target.QWOTY).paused
 
-    push.sweep()
+    recovery.sweep()
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["mona@example.com"]  # the Managers group, not Sales Ops
     assert mailoutbox[0].subject.startswith("[Qwoty back office] Qwoty is paused since ")
@@ -71,12 +71,12 @@ def test_a_refused_token_sends_one_paused_notice_then_one_recovery(pulled, drain
     assert "Reason: Qwoty refused our token: Invalid API token (HTTP 401)" in mailoutbox[0].body
 
     for _ in range(3):  # still refused: nothing more
-        push.sweep()
+        recovery.sweep()
     assert len(mailoutbox) == 1
 
     pulled.faults(token=TEST_TOKEN)
-    assert push.sweep()["resumed"] == 2
-    push.sweep()
+    assert recovery.sweep()["resumed"] == 2
+    recovery.sweep()
     recovered = "Qwoty recovered after less than a minute: pushing resumed"
     assert [message.subject for message in mailoutbox][1:] == [f"[Qwoty back office] {recovered}"]
     assert subjects(AlertNotice.objects.order_by("id"))[1:] == [recovered]
@@ -99,7 +99,7 @@ def test_refused_prioticket_credentials_are_told_as_prioticket_paused_then_recov
     assert alerts.evaluate(now=start + SWEEP_EVERY) == []
 
     settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
-    push.resume_target(Target.PRIOTICKET)
+    recovery.resume_target(Target.PRIOTICKET)
     drain()
     notices = alerts.evaluate(now=start + timedelta(minutes=12))
     assert subjects(notices) == ["Prioticket recovered after 12 min: pushing resumed"]

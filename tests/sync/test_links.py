@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.qwoty.errors import QwotyUnsafePath
-from backoffice.sync import connectors, links, push, targets
+from backoffice.sync import connectors, links, recovery, targets
 from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from contacts.links import link_save, new_link
@@ -177,14 +177,14 @@ def test_refused_client_credentials_pause_prioticket_only(contact, drain, staff,
     link.refresh_from_db()
     assert link.sync_status == SyncStatus.PENDING
     assert "Client authentication failed" in link.sync_error  # the token endpoint's own words
-    assert push.target_state(Target.PRIOTICKET).paused
-    assert not push.target_state(Target.QWOTY).paused
+    assert targets.target_state(Target.PRIOTICKET).paused
+    assert not targets.target_state(Target.QWOTY).paused
     contact_update(contact=contact, user=staff, data={"first_name": "Still pushed to Qwoty"})
     drain()
     assert Contact.objects.get(pk=contact.pk).sync_status == SyncStatus.SYNCED
 
     settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
-    assert push.resume_target(Target.PRIOTICKET) == 1
+    assert recovery.resume_target(Target.PRIOTICKET) == 1
     drain()
     link.refresh_from_db()
     assert link.sync_status == SyncStatus.SYNCED
@@ -299,7 +299,7 @@ def test_the_sweep_requeues_a_link_left_pushing_by_a_dead_worker(contact, drain,
     long_ago = timezone.now() - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS + 1)
     PrioticketLink.objects.filter(pk=link.pk).update(sync_status=SyncStatus.PUSHING, pushing_since=long_ago)
 
-    assert push.sweep()["stale_links"] == 1
+    assert recovery.sweep()["stale_links"] == 1
     drain()
     link.refresh_from_db()
     assert link.sync_status == SyncStatus.SYNCED
@@ -410,10 +410,10 @@ def test_refused_credentials_ask_for_a_token_once_and_a_wrong_token_url_pauses(c
 
     settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
     settings.PRIOTICKET_TOKEN_URL = settings.PRIOTICKET_TOKEN_URL.replace("/token", "/nope")
-    push.resume_target(Target.PRIOTICKET)
+    recovery.resume_target(Target.PRIOTICKET)
     drain()
-    assert push.target_state(Target.PRIOTICKET).paused
-    assert "check the Prioticket settings" in push.target_state(Target.PRIOTICKET).paused_reason
+    assert targets.target_state(Target.PRIOTICKET).paused
+    assert "check the Prioticket settings" in targets.target_state(Target.PRIOTICKET).paused_reason
 
 
 def test_an_access_token_echoed_bare_is_not_stored(contact, drain, staff, pulled):
@@ -467,7 +467,7 @@ def test_the_sweep_requeues_a_new_link_whose_task_died_before_the_claim(contact,
     link = link_prioticket(contact, staff)
     task_queue.forget()
     PrioticketLink.objects.filter(pk=link.pk).update(next_push_at=None)
-    assert push.sweep()["overdue_links"] == 1
+    assert recovery.sweep()["overdue_links"] == 1
     drain()
     link.refresh_from_db()
     assert link.sync_status == SyncStatus.SYNCED

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backoffice.audit.models import Change
 from backoffice.qwoty.client import QwotyClient
-from backoffice.sync import push, statements, targets
+from backoffice.sync import push, recovery, statements, targets
 from backoffice.sync.edits import StaleEdit
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
 from catalogs.models import Catalog
@@ -304,9 +304,9 @@ def test_a_refused_token_pauses_pushing_without_a_retry_storm_then_resumes(pulle
         SyncStatus.PENDING
     }
 
-    assert push.sweep()["resumed"] == 0  # still refused: stays paused
+    assert recovery.sweep()["resumed"] == 0  # still refused: stays paused
     pulled.faults(token=TEST_TOKEN)  # the token is fixed
-    assert push.sweep()["resumed"] == 2
+    assert recovery.sweep()["resumed"] == 2
     drain()
     assert not TargetState.objects.get().paused
     assert set(Catalog.objects.filter(pk__in=[first.pk, second.pk]).values_list("sync_status", flat=True)) == {
@@ -415,7 +415,7 @@ def test_sweep_recovers_a_record_left_pushing_by_a_dead_worker(pulled, drain, st
     Catalog.objects.filter(pk=catalog.pk).update(
         sync_status=SyncStatus.PUSHING, pushing_since=timezone.now() - timedelta(seconds=6)
     )
-    assert push.sweep()["stale"] == 1
+    assert recovery.sweep()["stale"] == 1
     drain()
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.SYNCED
@@ -427,9 +427,9 @@ def test_sweep_requeues_a_pending_record_whose_task_was_lost(pulled, drain, staf
     catalog = Catalog.objects.first()
     catalog_update(catalog=catalog, user=staff, data={"name": "Lost task"})
     task_queue.forget()
-    assert push.sweep()["overdue"] == 0  # not overdue yet
+    assert recovery.sweep()["overdue"] == 0  # not overdue yet
     Catalog.objects.filter(pk=catalog.pk).update(next_push_at=timezone.now() - timedelta(seconds=6))
-    assert push.sweep()["overdue"] == 1
+    assert recovery.sweep()["overdue"] == 1
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "Lost task"}]
 
@@ -468,7 +468,7 @@ def test_sweep_requeues_a_pending_record_with_no_due_time(pulled, drain, staff, 
     catalog_update(catalog=catalog, user=staff, data={"name": "Never claimed"})
     task_queue.forget()
     Catalog.objects.filter(pk=catalog.pk).update(next_push_at=None)
-    assert push.sweep()["overdue"] == 1
-    assert push.sweep()["overdue"] == 0  # it is due now: not queued again at every sweep
+    assert recovery.sweep()["overdue"] == 1
+    assert recovery.sweep()["overdue"] == 0  # it is due now: not queued again at every sweep
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "Never claimed"}]

@@ -8,7 +8,7 @@ from itertools import pairwise
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from backoffice.sync import push
+from backoffice.sync import recovery
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
@@ -46,7 +46,7 @@ def test_a_worker_killed_mid_push_loses_nothing(pulled, drain, settings):
 
     # The sandbox still applies the orphaned PATCH (its answer just never arrives), and the claim goes stale.
     time.sleep(2.5)
-    assert push.sweep()["stale"] == 1
+    assert recovery.sweep()["stale"] == 1
     drain()
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.SYNCED

@@ -14,7 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from backoffice.management.commands import qwoty_worker
 from backoffice.redaction import REDACTED
-from backoffice.sync import connectors, links, push, tasks
+from backoffice.sync import connectors, links, push
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
@@ -161,4 +161,4 @@ def test_a_task_failure_quoting_no_secret_is_stored_as_raised(monkeypatch):
 
     monkeypatch.setattr(links, "push_now", broken)
     with pytest.raises(ValueError, match="no link 7"):
-        tasks.push_link.call("koywe", 7)
+        links.push_link.call("koywe", 7)

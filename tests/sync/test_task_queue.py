@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice.sync import push
+from backoffice.sync import recovery
 from backoffice.sync.models import SyncStatus
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
@@ -67,11 +67,11 @@ def test_an_edit_saved_while_redis_is_down_is_kept_and_pushed_once_the_sweep_fin
 
     monkeypatch.undo()  # Redis is back
     assert task_queue.tasks() == []  # the job was never queued
-    assert push.sweep()["overdue"] == 0  # not overdue yet: its push may still be on its way
+    assert recovery.sweep()["overdue"] == 0  # not overdue yet: its push may still be on its way
     Catalog.objects.filter(pk=catalog.pk).update(
         next_push_at=timezone.now() - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS + 1)
     )
-    assert push.sweep()["overdue"] == 1
+    assert recovery.sweep()["overdue"] == 1
     drain()
     assert patches(pulled) == [{"name": "Saved anyway"}]
     catalog.refresh_from_db()

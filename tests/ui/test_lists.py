@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backoffice.sync.models import SyncStatus
-from backoffice.sync.push import target_state
+from backoffice.sync.targets import target_state
 from backoffice.ui import listing
 from catalogs.models import Catalog
 from customers.models import Customer

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from backoffice.sync import mirror as mirrors
-from backoffice.sync import push
+from backoffice.sync import push, targets
 from backoffice.sync.models import SyncStatus
 
 
@@ -26,8 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--include-failed", action="store_true", help="Retry failed records too.")
 
     def handle(self, *args, all_pending=False, record=None, include_failed=False, **options):
-        if push.target_state().paused:
-            raise CommandError(f"Pushing is paused: {push.target_state().paused_reason}")
+        if targets.target_state().paused:
+            raise CommandError(f"Pushing is paused: {targets.target_state().paused_reason}")
         if record:
             resource, found = _find(record)
             outcome = _push_one(resource, found, include_failed=include_failed)
@@ -37,17 +37,17 @@ class Command(BaseCommand):
                 raise CommandError(found.sync_error)
             return
         statuses = [SyncStatus.PENDING, SyncStatus.FAILED] if include_failed else [SyncStatus.PENDING]
-        targets = [
+        owed = [
             (mirror.resource, pk)
             for mirror in mirrors.all_mirrors()
             for pk in mirror.model.objects.filter(sync_status__in=statuses).values_list("pk", flat=True)
         ]
         outcomes = {}
-        for resource, pk in tqdm(targets, disable=not sys.stderr.isatty(), unit=" rec"):
+        for resource, pk in tqdm(owed, disable=not sys.stderr.isatty(), unit=" rec"):
             outcome = _push_one(resource, mirrors.get(resource).model.objects.get(pk=pk), include_failed=include_failed)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) or "nothing pending"
-        self.stdout.write(f"{len(targets)} record(s): {summary}")
+        self.stdout.write(f"{len(owed)} record(s): {summary}")
 
 
 def _find(record_id):

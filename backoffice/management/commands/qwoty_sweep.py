@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from backoffice.imports.services import import_sweep
-from backoffice.sync import push, refresh
+from backoffice.sync import recovery, refresh
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         self.running = True
         signal.signal(signal.SIGTERM, self._stop)
         while True:
-            counts = push.sweep()
+            counts = recovery.sweep()
             if any(counts.values()) or not every:
                 stale, overdue, resumed = counts["stale"], counts["overdue"], counts["resumed"]
                 links = f"{counts['stale_links']} stale and {counts['overdue_links']} overdue links"

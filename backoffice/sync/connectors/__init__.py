@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 
 from backoffice.qwoty.errors import QwotyUnsafePath
@@ -33,10 +34,23 @@ class Connector(ABC):
     label: str
     model_label: str  # the link model, "app.Model": one row per linked contact
     related_name: str  # the link's name on the contact (its OneToOneField's related_name)
+    rate_setting = "SECONDARY_PUSH_RATE_PER_SECOND"  # the setting of its request rate (requests a second, 0: none)
+    pushes_links = True  # its rows are links, one per linked contact (named by their contact)
+    noun = "linked contact"  # what one of its pushes is, in a notice
+    resume_hint = "Once they work again, resume pushing on the push page."
+
+    @property
+    def rate(self) -> float:
+        """Requests a second to this target, shared by all workers; 0 for no limit."""
+        return getattr(settings, self.rate_setting)
 
     @property
     def model(self) -> type[models.Model]:
         return apps.get_model(self.model_label)
+
+    def models(self) -> list[type[models.Model]]:
+        """The tables of rows pushed to this target: its links'."""
+        return [self.model]
 
     @abstractmethod
     def call(self, link, contact=None) -> Call:
@@ -78,6 +92,11 @@ def register(connector: Connector) -> None:
 
 def get(target: str) -> Connector:
     return _registry[target]
+
+
+def targets() -> list[str]:
+    """The secondary targets registered."""
+    return list(_registry)
 
 
 def all_connectors() -> list[Connector]:

@@ -22,7 +22,7 @@ import time
 import uuid
 import warnings
 
-from tests.scratch import PRODUCTION, scratch_database
+from benchmarks.scratch import PRODUCTION, scratch_database
 
 
 def make_contacts(count: int, rng: random.Random) -> list:

@@ -17,7 +17,7 @@ import time
 import uuid
 from urllib.parse import urlencode
 
-from tests.scratch import PRODUCTION, production_static_files, scratch_backoffice
+from benchmarks.scratch import PRODUCTION, production_static_files, scratch_backoffice
 
 TARGET_P95_MS = 60
 

@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from tests.scratch import PRODUCTION, scratch_backoffice
+from benchmarks.scratch import PRODUCTION, scratch_backoffice
 
 WORKER_SETTINGS = {"QWOTY_PUSH_RATE_PER_SECOND": 200, "QWOTY_RETRY_BASE_SECONDS": 0.2}
 SAVE_BLOCKS = 4
@@ -41,7 +41,7 @@ def main() -> int:
 
     from backoffice.qwoty.client import QwotyClient
     from backoffice.sync import mirror as mirrors
-    from backoffice.sync import push
+    from backoffice.sync import push, recovery
     from backoffice.sync.context import applying_upstream
     from backoffice.sync.edits import record_update
     from tests import harness
@@ -107,7 +107,7 @@ def main() -> int:
             saves_down += paced_edits(block, args.save_rate)
             phase_cpu["down"] += sum(harness.cpu_seconds(w.pid) for w in workers) - before
             sandbox.faults(outage=False, latency_ms=args.latency_ms)
-            push.resume_target()
+            recovery.resume_target()
             _reset_backoff(mirrors)  # the outage's retries are due now: edits to them push again at once
             before = sum(harness.cpu_seconds(w.pid) for w in workers)
             saves_up += paced_edits(block, args.save_rate)
@@ -128,7 +128,7 @@ def main() -> int:
         worker_ready = harness.wait_until_no_task_ready(timeout=60)  # it has seen the pause: it is up and idle
         cpu_before_alone = harness.cpu_seconds(worker.pid)
         started = time.perf_counter()
-        push.resume_target()
+        recovery.resume_target()
         drained_alone = harness.wait_until_all_synced(timeout=300, poll=0.05)
         alone_seconds = time.perf_counter() - started
         alone_cpu = harness.cpu_seconds(worker.pid) - cpu_before_alone

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from tests.scratch import PRODUCTION, scratch_backoffice
+from benchmarks.scratch import PRODUCTION, scratch_backoffice
 
 WORKER_SETTINGS = {
     # Many retries, short backoff, quick stale detection: a hostile upstream, not a slow test.

@@ -8,7 +8,7 @@ both 100 rows a page (the admin's default), taking turns. Query counts come from
 of each. Wall-clock times are the targets; CPU times are printed too, as this may be a shared machine.
 
 make bench-ui-pg (--postgresql): the same on PostgreSQL with 1,000,000 customers and 3,000,000 contacts, loaded by
-COPY with the indexes built afterwards (tests/bulk_load.py), and ours at least 3 times quicker than the admin
+COPY with the indexes built afterwards (benchmarks/bulk_load.py), and ours at least 3 times quicker than the admin
 (twice on SQLite). SCRATCH_DATABASE_URL defaults to a local qwoty_bench_1m, created if missing; --reuse measures it
 as the last run left it instead of loading it again. --explain prints the queries of our pages with their plans.
 """
@@ -25,8 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tests import bulk_load
-from tests.scratch import PRODUCTION, production_static_files, scratch_database
+from benchmarks import bulk_load
+from benchmarks.scratch import PRODUCTION, production_static_files, scratch_database
 
 TARGET_P95_MS = 60
 TARGET_QUERIES = 6
@@ -145,7 +145,7 @@ def catalog_rows(count: int, *, rng: random.Random) -> Iterator[dict]:
 def seed(*, customers: int, contacts: int, catalogs: int, rng: random.Random) -> None:
     """Load the data set (no signals, no pushes): records look freshly pulled from Qwoty.
 
-    SQLite: executemany. PostgreSQL: COPY, the tables' indexes built once the rows are in (tests/bulk_load.py).
+    SQLite: executemany. PostgreSQL: COPY, the tables' indexes built once the rows are in (benchmarks/bulk_load.py).
     """
     from django.db import connection, transaction
 
@@ -278,7 +278,7 @@ def main() -> int:
     from django.test import Client
 
     from backoffice.accounts import roles
-    from backoffice.sync.push import target_state
+    from backoffice.sync.targets import target_state
     from customers.models import Customer
 
     started = time.perf_counter()

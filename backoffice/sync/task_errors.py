@@ -1,13 +1,9 @@
-"""Queue tasks: thin, they take ids and call the push layer."""
+"""What every queue task of ours is wrapped in: a failure whose text would quote a secret is stored without it."""
 
 import functools
 from traceback import format_exception
 
-from django_tasks import task
-
 from backoffice.redaction import redact_text
-
-from . import links, push, refresh
 
 
 class RedactedTaskError(Exception):
@@ -30,27 +26,3 @@ def secrets_redacted(function):
             raise RedactedTaskError(cleaned) from None
 
     return run
-
-
-@task()
-@secrets_redacted
-def push_record(resource: str, record_id: str) -> str:
-    return push.push_now(resource, record_id)
-
-
-@task()
-@secrets_redacted
-def sweep() -> dict:
-    return push.sweep()
-
-
-@task()
-@secrets_redacted
-def push_link(target: str, link_id: int) -> str:
-    return links.push_now(target, link_id)
-
-
-@task()
-@secrets_redacted
-def refresh_from_qwoty(run_id: int) -> str:
-    return refresh.run_refresh(run_id)

@@ -43,8 +43,8 @@ import redis
 import requests
 from redis.exceptions import RedisError
 
+from benchmarks.scratch import PRODUCTION, SCRATCH_CREDENTIALS, production_static_files, scratch_database, upstream_urls
 from tests.sandbox_control import Sandbox
-from tests.scratch import PRODUCTION, SCRATCH_CREDENTIALS, production_static_files, scratch_database, upstream_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/qwoty_scale"
@@ -478,32 +478,23 @@ def pick_records(count: int, rng: random.Random) -> tuple[list[Record], list[Rec
 
 
 def lost_records(records: list[Record]) -> list[str]:
-    """Records whose copy at Qwoty differs from ours, and edited ones not holding their last edit's value."""
+    """Records whose copy at Qwoty differs from ours (`harness.differences_with_upstream`), and edited ones not
+    holding their last edit's value."""
     from backoffice.sync import mirror as mirrors
     from tests import harness
 
+    upstream = {mirror.resource: harness.fetch_upstream(mirror.resource) for mirror in mirrors.all_mirrors()}
+    problems = harness.differences_with_upstream(upstream)
     edited = {(r.resource, r.pk): r.last_value for r in records if r.last_value is not None}
-    problems = []
-    for mirror in mirrors.all_mirrors():
-        upstream = harness.fetch_upstream(mirror.resource)
-        name = EDITED_FIELD[mirror.resource]
-        for record in mirror.model.objects.all():
-            theirs = upstream.get(str(record.pk))
-            if theirs is None:
-                problems.append(f"{mirror.resource} {record.pk}: missing at Qwoty")
-                continue
-            ours, theirs = mirror.values(record), mirror.upstream_values(theirs)
-            problems += [
-                f"{mirror.resource} {record.pk} {field}: ours {ours[field]!r} != Qwoty's {theirs[field]!r}"
-                for field in mirror.fields
-                if ours[field] != theirs[field]
-            ]
-            expected = edited.get((mirror.resource, str(record.pk)))
-            if expected is not None and (ours[name] != expected or theirs[name] != expected):
-                problems.append(
-                    f"{mirror.resource} {record.pk}: last edit {expected!r}, "
-                    f"ours {ours[name]!r}, Qwoty's {theirs[name]!r}"
-                )
+    for (resource, pk), expected in edited.items():
+        mirror, name = mirrors.get(resource), EDITED_FIELD[resource]
+        theirs = upstream[resource].get(pk)
+        if theirs is None:
+            continue  # told above
+        ours = mirror.values(mirror.model.objects.get(pk=pk))[name]
+        theirs = mirror.upstream_values(theirs)[name]
+        if ours != expected or theirs != expected:
+            problems.append(f"{resource} {pk}: last edit {expected!r}, ours {ours!r}, Qwoty's {theirs!r}")
     return problems
 
 

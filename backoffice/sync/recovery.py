@@ -1,0 +1,107 @@
+"""Recovery, for every target: what a dead worker or a lost task left behind is queued again, a paused Qwoty is
+resumed once it accepts our token, and managers are told what changed (`alerts.evaluate`).
+
+Looks only at our rows (records for Qwoty, links for the secondary targets), never at task rows: each target's
+rows say what is owed. `manage.py qwoty_sweep` runs `sweep` (with the imports' sweep and the scheduled refresh).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model, Q
+from django.utils import timezone
+from django_tasks import task
+
+from . import alerts, connectors, links, push
+from . import mirror as mirrors
+from .models import SyncStatus
+from .targets import resume, target_state
+from .task_errors import secrets_redacted
+
+# Resume a target; returns how many of its pending rows were queued.
+resume_target = resume
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One table of rows owed to a target, and how one of them is queued."""
+
+    model: type[Model]
+    enqueue: Callable[[object], None]
+    suffix: str  # of the sweep's counts: "" for Qwoty's records, "_links" for the secondary targets' links
+
+
+def owed_rows() -> list[Rows]:
+    """Every registered target's rows: Qwoty's records of each resource, then each connector's links."""
+    rows = [
+        Rows(mirror.model, lambda pk, resource=mirror.resource: push.enqueue_push(resource, pk), "")
+        for mirror in mirrors.all_mirrors()
+    ]
+    rows += [
+        Rows(connector.model, lambda pk, target=connector.target: links.enqueue(target, pk), "_links")
+        for connector in connectors.all_connectors()
+    ]
+    return rows
+
+
+def sweep() -> dict:
+    """Recover what a dead worker or a lost task left behind, resume a paused target once Qwoty accepts us, and tell
+    managers what changed.
+
+    - `pushing` for longer than QWOTY_PUSH_STALE_SECONDS: the worker died mid-push → pending, queued.
+    - `pending` and overdue by as long (or with no due time): its task was lost → queued again.
+    - alerts (paused, failing, failed records) read after that, so a target resumed now is told recovered now.
+    """
+    stale = timezone.now() - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS)
+    counts = {"stale": 0, "overdue": 0, "resumed": 0, "stale_links": 0, "overdue_links": 0}
+    for rows in owed_rows():
+        counts[f"stale{rows.suffix}"] += _requeue_stale(rows, stale)
+        # Pending with no due time: its task may have died with a worker before the claim; queuing it again costs
+        # at most a duplicate task (the claim is conditional), and sets a due time.
+        counts[f"overdue{rows.suffix}"] += _requeue_overdue(rows, stale)
+    if target_state().paused and push.upstream_accepts_token():
+        counts["resumed"] = resume()
+    counts["alerts"] = len(alerts.evaluate())
+    return counts
+
+
+@task()
+@secrets_redacted
+def sweep_task() -> dict:
+    """The queue's task: one sweep."""
+    return sweep()
+
+
+def _requeue_stale(rows: Rows, stale) -> int:
+    """Rows left `pushing` since before `stale`: their worker died mid-push. Pending again, queued."""
+    model, now, count = rows.model, timezone.now(), 0
+    ids = list(
+        model.objects.filter(sync_status=SyncStatus.PUSHING, pushing_since__lt=stale).values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        for pk in ids:
+            if model.objects.filter(pk=pk, sync_status=SyncStatus.PUSHING).update(
+                sync_status=SyncStatus.PENDING, pushing_since=None, next_push_at=now
+            ):
+                count += 1
+                rows.enqueue(pk)
+    return count
+
+
+def _requeue_overdue(rows: Rows, stale) -> int:
+    """Pending rows overdue since before `stale` (or with no due time): their task was lost. Queued again."""
+    model = rows.model
+    with transaction.atomic():
+        ids = list(
+            model.objects.filter(
+                Q(next_push_at__lt=stale) | Q(next_push_at__isnull=True), sync_status=SyncStatus.PENDING
+            ).values_list("pk", flat=True)
+        )
+        # Touch next_push_at so a long queue is not re-queued at every sweep.
+        model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=timezone.now())
+        for pk in ids:
+            rows.enqueue(pk)
+    return len(ids)
