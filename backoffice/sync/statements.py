@@ -44,6 +44,23 @@ def update(model: type[Model], pk, values: dict, *, where: str = "", params: tup
         return cursor.rowcount
 
 
+def update_in(model: type[Model], pks: list, values: dict) -> int:
+    """`model.objects.filter(pk__in=pks).update(**values)`; returns the number of rows changed. None is stored as
+    SQL NULL, as `update()` stores it (a JSONField's `get_db_prep_save` would make it JSON `null`)."""
+    if not pks:
+        return 0
+    sql = _update_in_sql(model, tuple(values), len(pks), connection.vendor)
+    meta = model._meta
+    args = [
+        None if value is None else meta.get_field(name).get_db_prep_save(value, connection)
+        for name, value in values.items()
+    ]
+    args += [meta.pk.get_db_prep_value(pk, connection) for pk in pks]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.rowcount
+
+
 def insert(obj: Model) -> None:
     """`obj.save()` for a new row whose primary key the database assigns; the key is not read back."""
     fields = _insert_fields(type(obj))
@@ -179,6 +196,14 @@ def _update_sql(model: type[Model], names: tuple[str, ...], where: str, vendor: 
     if where:
         condition += f" AND ({where.format(**columns)})"
     return f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} WHERE {condition}"
+
+
+@functools.lru_cache(maxsize=256)
+def _update_in_sql(model: type[Model], names: tuple[str, ...], count: int, vendor: str) -> str:
+    assignments = ", ".join(f"{_column(model, name)} = %s" for name in names)
+    keys = ", ".join(["%s"] * count)
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"UPDATE {table} SET {assignments} WHERE {_column(model, model._meta.pk.name)} IN ({keys})"
 
 
 @functools.cache
