@@ -18,6 +18,9 @@ import requests
 import urllib3
 from django.conf import settings
 from django.utils import timezone
+from requests.hooks import default_hooks
+from requests.sessions import merge_setting
+from requests.structures import CaseInsensitiveDict
 
 from backoffice.redaction import redact, redact_body, redact_url
 
@@ -243,7 +246,7 @@ def send(
     left = _time_left(deadline, name, method, path)
     timeout = (min(timeout[0], left), min(timeout[1], left))
     try:
-        response = session.request(method, url, allow_redirects=False, stream=True, timeout=timeout, **kwargs)
+        response = _request(session, method, url, timeout, kwargs)
     except requests.Timeout as exc:
         raise _timed_out(name, method, path, deadline) from without_request(exc)
     except requests.ConnectionError as exc:
@@ -255,6 +258,41 @@ def send(
         raise unreadable(name, method, path, exc) from without_request(exc)
     body = _read_body(response, deadline, timeout[1], name=name, method=method, path=path)
     return Answer(response.status_code, response.headers, body)
+
+
+def _request(session: requests.Session, method: str, url: str, timeout, kwargs: dict) -> requests.Response:
+    """`session.request(method, url, allow_redirects=False, stream=True, timeout=timeout, **kwargs)`.
+
+    For a session of `new_session()` with no cookies yet (ours: the APIs set none), the request is prepared as
+    `Session.request` prepares it, without the steps that change nothing then (copying the session's empty cookie
+    jar twice, reading the environment's settings `new_session()` read once already): a tenth of a call's CPU.
+    Anything else takes `Session.request` itself."""
+    if session.trust_env or session.cookies or any(session.hooks.values()) or kwargs.keys() - _PLAIN_ARGUMENTS:
+        return session.request(method, url, allow_redirects=False, stream=True, timeout=timeout, **kwargs)
+    prepared = requests.PreparedRequest()
+    prepared.prepare(
+        method=method.upper(),
+        url=url,
+        data=kwargs.get("data") or {},
+        json=kwargs.get("json"),
+        headers=merge_setting(kwargs.get("headers") or {}, session.headers, dict_class=CaseInsensitiveDict),
+        params=merge_setting(kwargs.get("params") or {}, session.params),
+        auth=session.auth,
+        cookies=session.cookies,
+        hooks=default_hooks(),
+    )
+    return session.send(
+        prepared,
+        allow_redirects=False,
+        stream=True,
+        timeout=timeout,
+        proxies=session.proxies,
+        verify=session.verify,
+        cert=session.cert,
+    )
+
+
+_PLAIN_ARGUMENTS = frozenset({"data", "json", "headers", "params"})
 
 
 def _read_body(response: requests.Response, deadline: float, read_timeout: float, **call) -> bytes:

@@ -24,7 +24,7 @@ import string
 from datetime import UTC
 
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 
@@ -34,31 +34,51 @@ def update(model: type[Model], pk, values: dict, *, where: str = "", params: tup
     `where` is SQL with `{field}` for each column it names and `%s` for each value; `params` gives,
     in order, the (field name, value) of each `%s`.
     """
-    sql = _update_sql(model, tuple(values), where, connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    sql = _update_sql(model, tuple(values), where, db.vendor)
     meta = model._meta
-    args = [meta.get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
-    args.append(meta.pk.get_db_prep_value(pk, connection))
-    args += [meta.get_field(name).get_db_prep_value(value, connection) for name, value in params]
-    with connection.cursor() as cursor:
+    args = [meta.get_field(name).get_db_prep_save(value, db) for name, value in values.items()]
+    args.append(meta.pk.get_db_prep_value(pk, db))
+    args += [meta.get_field(name).get_db_prep_value(value, db) for name, value in params]
+    with db.cursor() as cursor:
+        cursor.execute(sql, args)
+        return cursor.rowcount
+
+
+def update_in(model: type[Model], pks: list, values: dict) -> int:
+    """`model.objects.filter(pk__in=pks).update(**values)`; returns the number of rows changed. None is stored as
+    SQL NULL, as `update()` stores it (a JSONField's `get_db_prep_save` would make it JSON `null`)."""
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    if not pks:
+        return 0
+    sql = _update_in_sql(model, tuple(values), len(pks), db.vendor)
+    meta = model._meta
+    args = [
+        None if value is None else meta.get_field(name).get_db_prep_save(value, db) for name, value in values.items()
+    ]
+    args += [meta.pk.get_db_prep_value(pk, db) for pk in pks]
+    with db.cursor() as cursor:
         cursor.execute(sql, args)
         return cursor.rowcount
 
 
 def insert(obj: Model) -> None:
     """`obj.save()` for a new row whose primary key the database assigns; the key is not read back."""
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
     fields = _insert_fields(type(obj))
-    sql = _insert_sql(type(obj), connection.vendor)
-    args = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    with connection.cursor() as cursor:
+    sql = _insert_sql(type(obj), db.vendor)
+    args = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, args)
 
 
 def select_for_update(model: type[Model], pk, names: tuple[str, ...]) -> dict | None:
     """`model.objects.select_for_update().filter(pk=pk).values(*names).first()`, for fields that need no
     conversion beyond what the driver does (datetimes come back aware, in UTC)."""
-    sql = _select_sql(model, names, connection.vendor, connection.features.has_select_for_update)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, connection)])
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    sql = _select_sql(model, names, db.vendor, db.features.has_select_for_update)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, db)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -71,7 +91,7 @@ def select(model: type[Model], filters: dict, *, ordered: bool = True) -> list[M
     """`model.objects.filter(**filters)` (with the model's ordering unless `ordered` is False) as instances.
 
     Filters are exact matches on fields (a foreign key by the related row's key), never None (that is other SQL:
-    IS NULL). The queryset is compiled once per connection and shape (see `prepared`).
+    IS NULL). The queryset is compiled once per process and shape (see `prepared`).
     """
     if any(value is None for value in filters.values()):
         raise ValueError("select() takes no None filter: the ORM writes IS NULL for it")
@@ -85,14 +105,15 @@ def select(model: type[Model], filters: dict, *, ordered: bool = True) -> list[M
 
 def prepared(key, build, *values) -> list:
     """`build(*values)`'s rows (model instances, or what `values_list()` gives), its SQL compiled by the ORM once
-    per connection and `key`, then run with each call's values.
+    per process, database and `key`, then run with each call's values.
 
     `build` must make the same SQL whatever the values (exact matches and comparisons, no None), and use each
     value as one parameter. Rows go through the same converters and `Model.from_db()` as a queryset's.
     """
-    plan = _plan(key, build, values)
-    args = [prepare(value) for prepare, value in zip(plan.preparers, values, strict=True)]
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    plan = _plan(db, key, build, values)
+    args = [prepare(value, db) for prepare, value in zip(plan.preparers, values, strict=True)]
+    with db.cursor() as cursor:
         cursor.execute(plan.sql, plan.arguments(args))
         rows = cursor.fetchall()
     instances = []
@@ -101,8 +122,8 @@ def prepared(key, build, *values) -> list:
             row = list(row)
             for position, (converters, expression) in plan.converters:
                 for convert in converters:
-                    row[position] = convert(row[position], expression, connection)
-        instances.append(plan.model.from_db(connection.alias, plan.attnames, row) if plan.model else tuple(row))
+                    row[position] = convert(row[position], expression, db)
+        instances.append(plan.model.from_db(db.alias, plan.attnames, row) if plan.model else tuple(row))
     return instances
 
 
@@ -116,12 +137,16 @@ class _Plan:
         return params
 
 
-def _plan(key, build, values) -> _Plan:
-    # Per connection: converters come from the connection's own operations (each worker thread has its own).
-    plans = connections[connection.alias].__dict__.setdefault("_qwoty_prepared_plans", {})
-    if (plan := plans.get(key)) is None:
-        plans[key] = plan = _compile(build, values)
+def _plan(db, key, build, values) -> _Plan:
+    # Once per process, database and key: the threads share them (a plan is never changed once made). Its converters
+    # are the compiling connection's operations, which read only settings; each call passes its own connection.
+    full_key = (db.alias, db.vendor, key)
+    if (plan := _plans.get(full_key)) is None:
+        plan = _plans.setdefault(full_key, _compile(build, values))
     return plan
+
+
+_plans: dict[tuple, _Plan] = {}
 
 
 def _compile(build, values) -> _Plan:
@@ -158,7 +183,7 @@ def _find_parameter(query, params, value):
         same = type(prepared_value)
         indexes = [i for i, param in enumerate(params) if type(param) is same and param == prepared_value]
         if len(indexes) == 1:
-            matches.add((indexes[0], functools.partial(field.get_db_prep_value, connection=connection)))
+            matches.add((indexes[0], field.get_db_prep_value))
     slots = {index for index, _ in matches}
     return next(iter(matches)) if len(slots) == 1 else None
 
@@ -179,6 +204,14 @@ def _update_sql(model: type[Model], names: tuple[str, ...], where: str, vendor: 
     if where:
         condition += f" AND ({where.format(**columns)})"
     return f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} WHERE {condition}"
+
+
+@functools.lru_cache(maxsize=256)
+def _update_in_sql(model: type[Model], names: tuple[str, ...], count: int, vendor: str) -> str:
+    assignments = ", ".join(f"{_column(model, name)} = %s" for name in names)
+    keys = ", ".join(["%s"] * count)
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"UPDATE {table} SET {assignments} WHERE {_column(model, model._meta.pk.name)} IN ({keys})"
 
 
 @functools.cache
