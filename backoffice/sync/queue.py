@@ -13,14 +13,8 @@ from functools import partial
 
 from django.db import connections, transaction
 from django_tasks_db import DatabaseBackend
-from django_tasks_db.backend import TaskResult
-from django_tasks_db.compat import TaskResultStatus, normalize_json, task_enqueued
-from django_tasks_db.models import DBTaskResult, get_date_max
-from django_tasks_db.utils import normalize_uuid
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
-
-from . import statements
 
 logger = logging.getLogger(__name__)
 
@@ -33,47 +27,9 @@ def enqueue(task, *args, run_after=None) -> None:
         # at 12:00:03.0, find its record not due yet, and end; the record would wait for the sweep.
         task = task.using(run_after=run_after if in_database else _next_whole_second(run_after))
     if in_database:
-        _enqueue_in_database(task, args)
+        task.enqueue(*args)
     else:
         transaction.on_commit(partial(_enqueue_committed, task, args))
-
-
-def _enqueue_in_database(task, args: tuple) -> None:
-    """`task.enqueue(*args)` with the database backend, as `DatabaseBackend.enqueue` does it (the task validated,
-    the row its `_task_to_db_task` creates, `run_after` as its pre_save handler sets it, task_enqueued sent), the
-    row written by `statements.insert` rather than the ORM's create, and the signal's result made from `task`
-    (the backend builds it twice, importing and validating the task again each time): about half a millisecond
-    less per push queued, most of it inside the write transaction of a staff save or of a retry."""
-    backend = task.get_backend()
-    backend.validate_task(task)
-    db_task = DBTaskResult(
-        id=backend._get_id(),
-        args_kwargs=normalize_json({"args": args, "kwargs": {}}),
-        priority=task.priority,
-        task_path=task.module_path,
-        queue_name=task.queue_name,
-        run_after=task.run_after if task.run_after is not None else get_date_max(),
-        backend_name=backend.alias,
-    )
-    statements.insert(db_task)
-    if task_enqueued.has_listeners(type(backend)):
-        result = TaskResult(
-            db_result=db_task,
-            task=task,
-            id=normalize_uuid(db_task.id),
-            status=TaskResultStatus[db_task.status],
-            enqueued_at=db_task.enqueued_at,
-            started_at=None,
-            last_attempted_at=None,
-            finished_at=None,
-            args=db_task.args_kwargs["args"],
-            kwargs=db_task.args_kwargs["kwargs"],
-            backend=db_task.backend_name,
-            errors=[],
-            worker_ids=db_task.worker_ids,
-        )
-        object.__setattr__(result, "_return_value", None)
-        task_enqueued.send(type(backend), task_result=result)
 
 
 def _next_whole_second(moment: datetime) -> datetime:
