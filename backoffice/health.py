@@ -12,8 +12,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import QwotyError
+from backoffice.sync.http.errors import UpstreamError
+from backoffice.sync.qwoty import QwotyClient
 
 UPSTREAM_CHECK_SECONDS = 10.0
 _lock = threading.Lock()
@@ -64,6 +64,6 @@ def _ask_upstream() -> dict:
     client = QwotyClient(connect_timeout=1.0, read_timeout=2.0)
     try:
         response = client.list_page("catalogs", page=1, per_page=1)
-    except QwotyError as exc:
+    except UpstreamError as exc:
         return {"ok": False, "error": exc.message, "status": exc.status}
     return {"ok": True, "latency_ms": response.duration_ms}

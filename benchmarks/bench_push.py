@@ -39,11 +39,11 @@ def main() -> int:
     sandbox = scratch_backoffice(customers=300, settings={**WORKER_SETTINGS, **PRODUCTION})
     from django.db.models.signals import post_save
 
-    from backoffice.qwoty.client import QwotyClient
     from backoffice.sync import mirror as mirrors
     from backoffice.sync import push, recovery
     from backoffice.sync.context import applying_upstream
     from backoffice.sync.edits import record_update
+    from backoffice.sync.qwoty import QwotyClient
     from tests import harness
 
     rng = random.Random(1)

@@ -12,10 +12,10 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-from backoffice.qwoty.client import QwotyClient
 from backoffice.sync import connectors
 from backoffice.sync import mirror as mirrors
 from backoffice.sync.models import SyncStatus
+from backoffice.sync.qwoty import QwotyClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDARY_TARGET_SETTINGS = (

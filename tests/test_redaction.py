@@ -8,8 +8,6 @@ from django.conf import settings
 from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
 
-from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import QwotyConnectionError, QwotyUnauthorized
 from backoffice.redaction import (
     REDACTED,
     RedactingFilter,
@@ -19,6 +17,8 @@ from backoffice.redaction import (
     redact_headers,
     redact_json,
 )
+from backoffice.sync.http.errors import UpstreamConnectionError, UpstreamUnauthorized
+from backoffice.sync.qwoty import QwotyClient
 
 
 def test_redact_removes_the_configured_token_and_token_shapes():
@@ -57,10 +57,10 @@ def test_client_debug_logging_never_shows_the_token(caplog, sandbox_server):
     token = settings.QWOTY_API_TOKEN
     with caplog.at_level(logging.DEBUG):
         QwotyClient().list_page("catalogs")
-        with pytest.raises(QwotyUnauthorized) as caught:
+        with pytest.raises(UpstreamUnauthorized) as caught:
             QwotyClient(token="qwoty_wrong_but_secret").list_page("catalogs")
         sandbox_server.faults(script=[{"drop": True}])
-        with pytest.raises(QwotyConnectionError) as dropped:
+        with pytest.raises(UpstreamConnectionError) as dropped:
             QwotyClient().list_page("catalogs")
     assert caplog.records, "the client should have logged its calls"
     text = caplog.text + str(caught.value) + caught.value.body + str(dropped.value)

@@ -8,10 +8,10 @@ from django.views.decorators.http import require_POST
 
 from backoffice.accounts import permissions as p
 from backoffice.accounts.permissions import staff_view
-from backoffice.qwoty.errors import QwotyError
 from backoffice.records import KINDS
 from backoffice.sync import links, push, recovery, targets
 from backoffice.sync.conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
+from backoffice.sync.http.errors import UpstreamError
 from backoffice.sync.models import Target
 from backoffice.sync.pull import pull_record
 from backoffice.ui.htmx import HtmxHttpRequest, render_page
@@ -48,7 +48,7 @@ def refresh(request: HtmxHttpRequest, resource: str, pk):
     record = _editable_record(request, resource, pk)
     try:
         outcome = pull_record(record)
-    except QwotyError as exc:
+    except UpstreamError as exc:
         messages.error(request, f"Could not refresh from Qwoty: {exc.message}")
     else:
         messages.info(request, REFRESH_MESSAGES[outcome])

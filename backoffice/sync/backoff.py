@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from backoffice.qwoty.errors import QwotyError
+from backoffice.sync.http.errors import UpstreamError
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ def call_with_retries(call: Callable[[], T], *, attempts: int = 5, base: float =
     for attempt in range(1, attempts + 1):
         try:
             return call()
-        except QwotyError as exc:
+        except UpstreamError as exc:
             if not exc.retryable or attempt == attempts:
                 raise
             sleep(backoff_delay(attempt, retry_after=getattr(exc, "retry_after", None), base=base))

@@ -16,8 +16,8 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyError, QwotyUnsafePath
 from backoffice.redaction import redact_data, redact_json, redact_url
+from backoffice.sync.http.errors import UnsafePath, UpstreamBadResponse, UpstreamError
 
 from . import connectors, queue, statements
 from .models import PushAttempt, SyncStatus, stored_response
@@ -134,7 +134,7 @@ def push_now(target: str, link_id) -> str:
         return FAILED
     try:
         call = connector.call(link)
-    except QwotyUnsafePath as exc:  # an id its form would refuse, written some other way: nothing is sent
+    except UnsafePath as exc:  # an id its form would refuse, written some other way: nothing is sent
         message = f"Not sent: {exc.message}."
         _finish(connector, link, SyncStatus.FAILED, version, error=message, attempts=link.push_attempts)
         return FAILED
@@ -148,7 +148,7 @@ def push_now(target: str, link_id) -> str:
     try:
         response = client.request(call.method, call.path, params=call.params or None, json=call.body)
         kept = _kept(connector, response)
-    except QwotyError as exc:
+    except UpstreamError as exc:
         attempt = _attempt(connector, link, client, call, started, error=exc)
         return _on_error(connector, link, exc, attempt, version)
     attempt = _attempt(connector, link, client, call, started, status=response.status, answer=response.body)
@@ -177,9 +177,9 @@ def _kept(connector, response) -> dict:
     return kept
 
 
-def _unexpected(connector, response, exc) -> QwotyBadResponse:
+def _unexpected(connector, response, exc) -> UpstreamBadResponse:
     message = f"{connector.label}'s answer is not shaped as documented ({exc!r}): nothing kept"
-    return QwotyBadResponse(message, status=response.status, body=redact_json(response.body)[:4000])
+    return UpstreamBadResponse(message, status=response.status, body=redact_json(response.body)[:4000])
 
 
 @transaction.atomic
@@ -234,7 +234,7 @@ def _finish(connector, link, status, version: int, *, error="", attempts=0, next
 
 
 @transaction.atomic
-def _on_error(connector, link, exc: QwotyError, attempt: PushAttempt, version: int) -> str:
+def _on_error(connector, link, exc: UpstreamError, attempt: PushAttempt, version: int) -> str:
     statements.insert(attempt)
     then = after_error(exc, link.push_attempts)
     if then.outcome == PAUSED:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from backoffice.qwoty.errors import QwotyUnsafePath
 from backoffice.redaction import redact_url
+from backoffice.sync.http.errors import UnsafePath
 
 from . import connectors, links
 from . import mirror as mirrors
@@ -54,7 +54,7 @@ def edit_preview(record, data: dict) -> list[PreviewCall]:
 def _link_call(connector, link, contact) -> PreviewCall:
     try:
         call = connector.call(link, contact)
-    except QwotyUnsafePath as unsafe:  # a link row holding an id its form refuses: it is never sent
+    except UnsafePath as unsafe:  # a link row holding an id its form refuses: it is never sent
         return PreviewCall(connector.label, "PUT", "", None, unsafe.message)
     url = connector.client().url(call.path)
     unchanged = links.sent(call) == link.last_sent

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from backoffice.qwoty.client import QwotyClient
+from backoffice.sync.qwoty import QwotyClient
 
 from . import mirror as mirrors
 from .backoff import call_with_retries

@@ -24,9 +24,9 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
-from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyError
 from backoffice.redaction import redact_data, redact_json, redact_url
+from backoffice.sync.http.errors import UpstreamBadResponse, UpstreamError
+from backoffice.sync.qwoty import QwotyClient
 
 from . import mirror as mirrors
 from . import queue, statements
@@ -130,14 +130,14 @@ def push_now(resource: str, record_id) -> str:
     try:
         response = client.patch(resource, record.pk, body)
         data = _answered_object(mirror, response)
-    except QwotyError as exc:
+    except UpstreamError as exc:
         attempt = _attempt(mirror, record, client, body, started, error=exc)
         return _on_error(mirror, record, exc, attempt)
     attempt = _attempt(mirror, record, client, body, started, status=response.status, response_body=response.body)
     try:
         _on_success(mirror, record, sent_values, data, attempt)
     except (IntegrityError, DataError) as exc:  # a value no column takes: the answer is not applied, staff told
-        refused = QwotyBadResponse(f"Qwoty's answer could not be stored here: {exc}", status=response.status)
+        refused = UpstreamBadResponse(f"Qwoty's answer could not be stored here: {exc}", status=response.status)
         return _on_error(mirror, record, refused, attempt)
     return PUSHED
 
@@ -155,7 +155,7 @@ def _answered_object(mirror, response) -> dict:
     missing = [name for name in mirror.fields if name not in data] if isinstance(data, dict) else ["data"]
     if missing:
         message = f"Qwoty's answer is not the whole {mirror.resource[:-1]} (no {', '.join(missing)}): nothing applied"
-        raise QwotyBadResponse(message, status=response.status, body=redact_json(response.body)[:4000])
+        raise UpstreamBadResponse(message, status=response.status, body=redact_json(response.body)[:4000])
     return data
 
 
@@ -269,7 +269,7 @@ def _mark_synced(record, data: dict) -> None:
     record.next_push_at = None
 
 
-def _on_error(mirror, record, exc: QwotyError, attempt: PushAttempt) -> str:
+def _on_error(mirror, record, exc: UpstreamError, attempt: PushAttempt) -> str:
     """Store the attempt and what it leads to. A retry or a failure is written with the worker's next batch when it
     batches them (see `batching_outcomes`); a pause at once, so that no other push calls with a refused token."""
     then = after_error(exc, record.push_attempts)
@@ -282,7 +282,7 @@ def _on_error(mirror, record, exc: QwotyError, attempt: PushAttempt) -> str:
     return then.outcome
 
 
-def _record_error(mirror, record, exc: QwotyError, attempt: PushAttempt, then) -> None:
+def _record_error(mirror, record, exc: UpstreamError, attempt: PushAttempt, then) -> None:
     statements.insert(attempt)
     if then.outcome == PAUSED:
         pause_target(f"Qwoty refused our token: {exc.message} (HTTP {exc.status}). Pushing is paused.")
@@ -371,6 +371,6 @@ def upstream_accepts_token() -> bool:
     """Whether Qwoty takes our token again (one small read)."""
     try:
         QwotyClient().list_page("catalogs", page=1, per_page=1)
-    except QwotyError:
+    except UpstreamError:
         return False
     return True

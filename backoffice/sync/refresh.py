@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
-from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import QwotyError
 from backoffice.redaction import redact
+from backoffice.sync.http.errors import UpstreamError
+from backoffice.sync.qwoty import QwotyClient
 
 from . import mirror as mirrors
 from . import queue
@@ -55,7 +55,7 @@ def run_refresh(run_id: int) -> str:
     try:
         for mirror in mirrors.all_mirrors():
             pull_resource(client, mirror, summary)
-    except QwotyError as exc:
+    except UpstreamError as exc:
         status, error = RefreshRun.FAILED, redact(exc.message)
         logger.warning("Refresh from Qwoty failed: %s", error)
     else:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.qwoty.errors import QwotyError, QwotyForbidden, QwotyUnauthorized
+from backoffice.sync.http.errors import UpstreamError, UpstreamForbidden, UpstreamUnauthorized
 
 from . import statements, upstream
 from .backoff import backoff_delay
@@ -100,10 +100,10 @@ class AfterError:
     retry_at: datetime | None = None
 
 
-def after_error(exc: QwotyError, attempts_before: int) -> AfterError:
+def after_error(exc: UpstreamError, attempts_before: int) -> AfterError:
     """401/403 pause the target (not the record's fault); 429, 5xx and lost connections are retried with
     backoff up to QWOTY_PUSH_MAX_ATTEMPTS; the rest fail at once with the target's message."""
-    if isinstance(exc, QwotyUnauthorized | QwotyForbidden):
+    if isinstance(exc, UpstreamUnauthorized | UpstreamForbidden):
         return AfterError(PAUSED, attempts_before, exc.message)
     attempts = attempts_before + 1
     if exc.retryable and attempts < settings.QWOTY_PUSH_MAX_ATTEMPTS:

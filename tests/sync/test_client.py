@@ -3,18 +3,19 @@
 import pytest
 import requests
 
-from backoffice.qwoty.client import QwotyClient, parse_retry_after
-from backoffice.qwoty.errors import (
-    QwotyConnectionError,
-    QwotyForbidden,
-    QwotyInvalid,
-    QwotyNotFound,
-    QwotyRateLimited,
-    QwotyTimeout,
-    QwotyUnauthorized,
-    QwotyUnavailable,
-    QwotyUnsafePath,
+from backoffice.sync.http.errors import (
+    UnsafePath,
+    UpstreamConnectionError,
+    UpstreamForbidden,
+    UpstreamInvalid,
+    UpstreamNotFound,
+    UpstreamRateLimited,
+    UpstreamTimeout,
+    UpstreamUnauthorized,
+    UpstreamUnavailable,
 )
+from backoffice.sync.http.transport import parse_retry_after
+from backoffice.sync.qwoty import QwotyClient
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -50,7 +51,7 @@ def test_proxy_settings_from_the_environment_are_honoured(monkeypatch, settings)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    with pytest.raises(QwotyConnectionError):
+    with pytest.raises(UpstreamConnectionError):
         QwotyClient().list_page("catalogs", per_page=1)
     host = requests.utils.urlparse(settings.QWOTY_API_URL).hostname
     monkeypatch.setenv("NO_PROXY", host)
@@ -74,7 +75,7 @@ def test_patch_returns_the_full_updated_object(client, sandbox):
 
 def test_invalid_body_raises_invalid_with_the_upstream_message(client):
     contact = first(client, "contacts")
-    with pytest.raises(QwotyInvalid) as caught:
+    with pytest.raises(UpstreamInvalid) as caught:
         client.patch("contacts", contact["id"], {"role": ["boss"]})
     assert caught.value.status == 422
     assert caught.value.message == "Invalid role: boss"
@@ -82,7 +83,7 @@ def test_invalid_body_raises_invalid_with_the_upstream_message(client):
 
 def test_unknown_field_is_invalid(client):
     catalog = first(client, "catalogs")
-    with pytest.raises(QwotyInvalid, match="Unknown field: colour") as caught:
+    with pytest.raises(UpstreamInvalid, match="Unknown field: colour") as caught:
         client.patch("catalogs", catalog["id"], {"colour": "red"})
     assert caught.value.status == 400
 
@@ -92,24 +93,24 @@ def test_unknown_field_is_invalid(client):
 def test_an_id_that_is_not_a_uuid_never_reaches_the_url(client, sandbox_server, method, object_id):
     # Qwoty's ids are UUIDs: `catalogs/..` would be sent as GET /api/, with our token, to whatever answers there.
     call = getattr(client, method)
-    with pytest.raises(QwotyUnsafePath, match="Not a Qwoty id"):
+    with pytest.raises(UnsafePath, match="Not a Qwoty id"):
         call("catalogs", object_id, *([{"name": "x"}] if method == "patch" else []))
     assert not sandbox_server.received()
 
 
 def test_an_unknown_resource_never_reaches_the_url(client, sandbox_server):
-    with pytest.raises(QwotyUnsafePath, match="Not a Qwoty resource"):
+    with pytest.raises(UnsafePath, match="Not a Qwoty resource"):
         client.list_page("../admin")
     assert not sandbox_server.received()
 
 
 def test_unknown_id_raises_not_found(client):
-    with pytest.raises(QwotyNotFound, match="Catalog not found"):
+    with pytest.raises(UpstreamNotFound, match="Catalog not found"):
         client.get("catalogs", UNKNOWN_ID)
 
 
 def test_wrong_token_raises_unauthorized():
-    with pytest.raises(QwotyUnauthorized, match="Invalid API token") as caught:
+    with pytest.raises(UpstreamUnauthorized, match="Invalid API token") as caught:
         QwotyClient(token="qwoty_wrong").list_page("catalogs")
     assert caught.value.status == 401
     assert not caught.value.retryable
@@ -117,13 +118,13 @@ def test_wrong_token_raises_unauthorized():
 
 def test_403_raises_forbidden(client, sandbox_server):
     sandbox_server.faults(script=[{"status": 403, "error": "Token lacks catalogs:write"}])
-    with pytest.raises(QwotyForbidden, match="Token lacks catalogs:write"):
+    with pytest.raises(UpstreamForbidden, match="Token lacks catalogs:write"):
         client.list_page("catalogs")
 
 
 def test_429_raises_rate_limited_with_retry_after(client, sandbox_server):
     sandbox_server.faults(script=[{"status": 429, "retry_after": 7}])
-    with pytest.raises(QwotyRateLimited) as caught:
+    with pytest.raises(UpstreamRateLimited) as caught:
         client.list_page("catalogs")
     assert caught.value.retry_after == 7
     assert caught.value.retryable
@@ -131,7 +132,7 @@ def test_429_raises_rate_limited_with_retry_after(client, sandbox_server):
 
 def test_5xx_raises_unavailable(client, sandbox_server):
     sandbox_server.faults(script=[{"status": 503}])
-    with pytest.raises(QwotyUnavailable) as caught:
+    with pytest.raises(UpstreamUnavailable) as caught:
         client.list_page("catalogs")
     assert caught.value.status == 503
     assert caught.value.retryable
@@ -139,7 +140,7 @@ def test_5xx_raises_unavailable(client, sandbox_server):
 
 def test_dropped_connection_raises_connection_error(client, sandbox_server):
     sandbox_server.faults(script=[{"drop": True}])
-    with pytest.raises(QwotyConnectionError) as caught:
+    with pytest.raises(UpstreamConnectionError) as caught:
         client.list_page("catalogs")
     assert caught.value.status is None
     assert caught.value.retryable
@@ -147,12 +148,12 @@ def test_dropped_connection_raises_connection_error(client, sandbox_server):
 
 def test_slow_answer_raises_timeout(sandbox_server):
     sandbox_server.faults(latency_ms=600)
-    with pytest.raises(QwotyTimeout):
+    with pytest.raises(UpstreamTimeout):
         QwotyClient(read_timeout=0.2).list_page("catalogs")
 
 
 def test_nothing_listening_raises_connection_error():
-    with pytest.raises(QwotyConnectionError, match="Could not reach Qwoty"):
+    with pytest.raises(UpstreamConnectionError, match="Could not reach Qwoty"):
         QwotyClient(base_url="http://127.0.0.1:9/api", connect_timeout=0.5).list_page("catalogs")
 
 
@@ -165,7 +166,7 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 def test_errors_do_not_carry_the_request_or_its_token(client, sandbox_server):
     sandbox_server.faults(script=[{"drop": True}])
-    with pytest.raises(QwotyConnectionError) as caught:
+    with pytest.raises(UpstreamConnectionError) as caught:
         client.list_page("catalogs")
     cause = caught.value.__cause__
     assert isinstance(cause, requests.ConnectionError)

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from backoffice.qwoty.errors import QwotyUnsafePath
 from backoffice.sync import connectors, links, recovery, targets
 from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
+from backoffice.sync.http.errors import UnsafePath
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
 from contacts.links import link_save, new_link
 from contacts.models import Contact, KoyweLink, PrioticketLink
@@ -367,7 +367,7 @@ def test_a_link_holding_a_dot_id_fails_without_sending_anything(contact, drain, 
 
 @pytest.mark.parametrize("path", ["contacts/..", "contacts/.", "contacts/../../x", "./contacts/1"])
 def test_no_call_to_a_target_leaves_its_path_through_a_dot_segment(pulled, path):
-    with pytest.raises(QwotyUnsafePath, match=r"has a \. or \.\. segment"):
+    with pytest.raises(UnsafePath, match=r"has a \. or \.\. segment"):
         connectors.get("koywe").client().request("PUT", path, json={})
     assert not pulled.received()
 

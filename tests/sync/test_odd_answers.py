@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyConnectionError
 from backoffice.sync import push, targets
+from backoffice.sync.http.errors import UpstreamBadResponse, UpstreamConnectionError
 from backoffice.sync.models import PushAttempt, SyncStatus
+from backoffice.sync.qwoty import QwotyClient
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 
@@ -62,7 +62,7 @@ def odd():
 
 def test_a_redirect_is_not_followed_and_says_where_it_pointed(odd):
     odd.answer = (301, {"Location": "https://qwoty.example/api/catalogs/1"}, b"")
-    with pytest.raises(QwotyBadResponse, match=r"redirected the call to https://qwoty.example/api/catalogs/1"):
+    with pytest.raises(UpstreamBadResponse, match=r"redirected the call to https://qwoty.example/api/catalogs/1"):
         QwotyClient(base_url=odd.url).patch("catalogs", ANY_ID, {"name": "kept"})
     assert [(method, body) for method, _, body in odd.received] == [("PATCH", b'{"name": "kept"}')]
 
@@ -70,7 +70,7 @@ def test_a_redirect_is_not_followed_and_says_where_it_pointed(odd):
 def test_an_answer_cut_off_mid_body_is_a_connection_error(odd):
     body = json.dumps({"success": True, "data": {"id": "x", "name": "long " * 100}}).encode()
     odd.answer = (200, {"X-Cut-At": "20"}, body)
-    with pytest.raises(QwotyConnectionError, match="could not be read"):
+    with pytest.raises(UpstreamConnectionError, match="could not be read"):
         QwotyClient(base_url=odd.url).get("catalogs", ANY_ID)
 
 

@@ -10,10 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.audit.models import Change
-from backoffice.qwoty.client import QwotyClient
 from backoffice.sync import push, recovery, statements, targets
 from backoffice.sync.edits import StaleEdit
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
+from backoffice.sync.qwoty import QwotyClient
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.models import Contact

@@ -11,17 +11,17 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from backoffice.qwoty.client import QwotyClient
-from backoffice.qwoty.errors import (
-    QwotyConnectionError,
-    QwotyError,
-    QwotyForbidden,
-    QwotyNotFound,
-    QwotyUnauthorized,
-)
 from backoffice.redaction import redact_url
 from backoffice.sync import mirror as mirrors
+from backoffice.sync.http.errors import (
+    UpstreamConnectionError,
+    UpstreamError,
+    UpstreamForbidden,
+    UpstreamNotFound,
+    UpstreamUnauthorized,
+)
 from backoffice.sync.pull import PullSummary, pull_resource
+from backoffice.sync.qwoty import QwotyClient
 
 
 class Command(BaseCommand):
@@ -50,7 +50,7 @@ class Command(BaseCommand):
 
             try:
                 pull_resource(client, mirror, summary, on_page=on_page)
-            except QwotyError as exc:
+            except UpstreamError as exc:
                 raise CommandError(_explain(exc, client)) from None
             finally:
                 bar.close()
@@ -62,14 +62,14 @@ class Command(BaseCommand):
             raise CommandError(f"{summary.counts['failed']} object(s) could not be imported.")
 
 
-def _explain(exc: QwotyError, client: QwotyClient) -> str:
-    if isinstance(exc, QwotyUnauthorized):
+def _explain(exc: UpstreamError, client: QwotyClient) -> str:
+    if isinstance(exc, UpstreamUnauthorized):
         return f"Qwoty refused the token ({exc.message}); check QWOTY_API_TOKEN."
-    if isinstance(exc, QwotyForbidden):
+    if isinstance(exc, UpstreamForbidden):
         return f"The token lacks a permission ({exc.message}); check QWOTY_API_TOKEN's scopes."
-    if isinstance(exc, QwotyNotFound):
+    if isinstance(exc, UpstreamNotFound):
         return f"No Qwoty API at {redact_url(client.base_url)} (HTTP 404); check QWOTY_API_URL, it must end in /api."
-    if isinstance(exc, QwotyConnectionError):
+    if isinstance(exc, UpstreamConnectionError):
         return f"Cannot reach Qwoty: {exc.message}."
     status = f" (HTTP {exc.status})" if exc.status else ""
     return f"Qwoty error at {redact_url(client.base_url)}: {exc.message}{status}"

@@ -14,7 +14,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from backoffice.qwoty.errors import QwotyUnsafePath
+from backoffice.sync.http.errors import UnsafePath
 
 from .http import TargetClient
 
@@ -76,10 +76,10 @@ def dots_only(value: str) -> bool:
 
 
 def path_segment(value: str, what: str) -> str:
-    """`value` as one segment of a target's URL path, or QwotyUnsafePath: checked again here, before any call,
+    """`value` as one segment of a target's URL path, or UnsafePath: checked again here, before any call,
     for a link row that holds an id its form would have refused."""
     if not value or dots_only(value):
-        raise QwotyUnsafePath(f"{what} {value!r} would point the call at another endpoint than the contact's")
+        raise UnsafePath(f"{what} {value!r} would point the call at another endpoint than the contact's")
     return quote(value, safe="")
 
 

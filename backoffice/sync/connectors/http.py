@@ -1,6 +1,6 @@
 """HTTP for the secondary targets: the Qwoty client's session, timeouts and typed errors, their auth and bodies.
 
-Every call returns a `TargetResponse` or raises the `QwotyError` subclass its status calls for, so
+Every call returns a `TargetResponse` or raises the `UpstreamError` subclass its status calls for, so
 the push layer retries, gives up or pauses a secondary target exactly as it does Qwoty. Tokens and
 client secrets travel only in headers and the token request: never in a message or a return value.
 """
@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from backoffice.qwoty.client import Answer, new_session, parse_retry_after, redirected, send
-from backoffice.qwoty.errors import QwotyBadResponse, QwotyUnauthorized, error_for_status
 from backoffice.redaction import redact, redact_body, remember_secret
+from backoffice.sync.http.errors import UpstreamBadResponse, UpstreamUnauthorized, error_for_status
+from backoffice.sync.http.transport import Answer, new_session, parse_retry_after, redirected, send
 
 # Where each target puts its error text: Prioticket `error_message`, Koywe (and OAuth2) `message`/`error`.
 ERROR_KEYS = ("error_message", "message", "error_description", "error")
@@ -102,14 +102,14 @@ class ClientCredentials:
         # Refused credentials, a wrong token URL (404, a redirect), an answer without a token: a setting to fix,
         # so the target pauses rather than failing every link one by one.
         message = f"token request refused: {_error_text(body, raw.status_code)}; check the {self.name} settings"
-        raise QwotyUnauthorized(message, status=raw.status_code, body=text)
+        raise UpstreamUnauthorized(message, status=raw.status_code, body=text)
 
     def __repr__(self) -> str:
         return f"<ClientCredentials {self.name}>"
 
 
 class TargetClient:
-    """One secondary target's API: `request()` answers a TargetResponse or raises a QwotyError subclass."""
+    """One secondary target's API: `request()` answers a TargetResponse or raises a UpstreamError subclass."""
 
     def __init__(self, name: str, base_url: str, auth: StaticToken | ClientCredentials):
         self.name = name
@@ -132,7 +132,7 @@ class TargetClient:
         token = self.auth.token(deadline)  # a refused token request raises here, and is not tried again
         try:
             return self._send(method, path, params, json, token, deadline)
-        except QwotyUnauthorized:
+        except UpstreamUnauthorized:
             if not isinstance(self.auth, ClientCredentials):
                 raise
             self.auth.forget()  # a token revoked before its expiry: one more try, with a fresh one
@@ -158,7 +158,7 @@ class TargetClient:
         body = _json(raw)
         if 200 <= raw.status_code < 300:
             if not body:
-                raise QwotyBadResponse(
+                raise UpstreamBadResponse(
                     f"Unexpected answer from {self.name} (HTTP {raw.status_code})",
                     status=raw.status_code,
                     body=redact_body(raw.text)[:4000],

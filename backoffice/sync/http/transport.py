@@ -1,15 +1,14 @@
-"""HTTP client for the Qwoty API: one session, timeouts from settings, envelope in, typed errors out.
+"""HTTP as every target speaks it: one session per upstream, a call streamed and capped, typed errors out.
 
-Every call returns a `QwotyResponse` (status, parsed body, duration) or raises a `QwotyError`
-subclass carrying the same facts, so the push layer can store each call whatever its outcome.
-The token travels only in the Authorization header: it is never part of a message, a log line
-or anything this module returns.
+`send()` makes one call for any target (Qwoty, Prioticket, Koywe): it never follows a redirect, refuses a path
+with a `.`/`..` segment, reads at most MAX_ANSWER_BYTES, ends by a deadline, and turns every failure into an
+`UpstreamError` (errors.py) carrying what the push layer stores. Credentials travel only in headers set by the
+session's auth: never in a message, a log line or anything this module returns.
 """
 
 import json
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -25,20 +24,16 @@ from requests.structures import CaseInsensitiveDict
 from backoffice.redaction import redact, redact_body, redact_url
 
 from .errors import (
-    QwotyAnswerTooLarge,
-    QwotyBadResponse,
-    QwotyConnectionError,
-    QwotyDeadlineExceeded,
-    QwotyError,
-    QwotyTimeout,
-    QwotyUnsafePath,
-    error_for_status,
+    UnsafePath,
+    UpstreamAnswerTooLarge,
+    UpstreamBadResponse,
+    UpstreamConnectionError,
+    UpstreamDeadlineExceeded,
+    UpstreamTimeout,
 )
 
 logger = logging.getLogger(__name__)
 
-RESOURCES = ("customers", "contacts", "catalogs")
-MAX_PER_PAGE = 200
 # The longest answer read from any upstream: Qwoty's longest (a page of 200 customers) is a few hundred KiB.
 # A longer one is refused, unread past this, so a broken or hostile upstream cannot fill a worker's memory.
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -86,17 +81,6 @@ def _deeper_than(value, limit: int = MAX_ANSWER_DEPTH) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class QwotyResponse:
-    status: int
-    body: dict
-    duration_ms: int
-
-    @property
-    def data(self):
-        return self.body.get("data")
-
-
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After is either delta-seconds or an HTTP date."""
     if not value:
@@ -140,85 +124,6 @@ def new_session(base_url: str, auth: requests.auth.AuthBase | None) -> requests.
     return session
 
 
-class QwotyClient:
-    def __init__(
-        self,
-        base_url: str | None = None,
-        token: str | None = None,
-        *,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-    ):
-        self.base_url = (base_url or settings.QWOTY_API_URL).rstrip("/")
-        self._token = token if token is not None else settings.QWOTY_API_TOKEN
-        self.timeout = (
-            connect_timeout or settings.QWOTY_CONNECT_TIMEOUT,
-            read_timeout or settings.QWOTY_READ_TIMEOUT,
-        )
-        self.session = new_session(self.base_url, BearerToken(self._token))
-
-    def __repr__(self) -> str:
-        return f"<QwotyClient {self.base_url}>"
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
-
-    # -- calls -------------------------------------------------------------------------------
-
-    def get(self, resource: str, object_id) -> QwotyResponse:
-        return self.request("GET", record_path(resource, object_id))
-
-    def patch(self, resource: str, object_id, body: dict) -> QwotyResponse:
-        return self.request("PATCH", record_path(resource, object_id), json=body)
-
-    def list_page(self, resource: str, *, page: int = 1, per_page: int = MAX_PER_PAGE) -> QwotyResponse:
-        return self.request("GET", resource_path(resource), params={"page": page, "per_page": per_page})
-
-    def request(self, method: str, path: str, **kwargs) -> QwotyResponse:
-        url = self.url(path)
-        started = time.monotonic()
-        raw = send(
-            self.session, method, url, path=path, name="Qwoty", base_url=self.base_url, timeout=self.timeout, **kwargs
-        )
-        duration_ms = round((time.monotonic() - started) * 1000)
-        logger.debug("%s %s -> %s in %sms", method, url, raw.status_code, duration_ms)
-        return _interpret(raw, duration_ms)
-
-
-def resource_path(resource: str) -> str:
-    if resource not in RESOURCES:
-        raise QwotyUnsafePath(f"Not a Qwoty resource: {resource[:100]!r}")
-    return resource
-
-
-def record_path(resource: str, object_id) -> str:
-    """`<resource>/<id>`, the id written as a UUID: Qwoty's ids are UUIDs, and anything else (`..`, a slash)
-    could turn the path into another endpoint's, called with our token."""
-    if not isinstance(object_id, uuid.UUID):
-        try:
-            object_id = uuid.UUID(str(object_id))
-        except ValueError:
-            raise QwotyUnsafePath(f"Not a Qwoty id: {str(object_id)[:100]!r}") from None
-    return f"{resource_path(resource)}/{object_id}"
-
-
-def _interpret(raw: Answer, duration_ms: int) -> QwotyResponse:
-    try:
-        body = raw.json()
-    except ValueError:
-        body = None
-    status = raw.status_code
-    if 200 <= status < 300 and isinstance(body, dict) and body.get("success") is True:
-        return QwotyResponse(status=status, body=body, duration_ms=duration_ms)
-    text = redact_body(raw.text)[:4000]  # what an error carries: the raw answer, without any secret
-    if 200 <= status < 300:
-        raise QwotyBadResponse(f"Unexpected answer from Qwoty (HTTP {status})", status=status, body=text)
-    if 300 <= status < 400:
-        raise redirected(raw, name="Qwoty", setting="QWOTY_API_URL")
-    error = redact(str(body.get("error"))) if isinstance(body, dict) and body.get("error") else f"HTTP {status}"
-    raise error_for_status(status, error, body=text, retry_after=parse_retry_after(raw.headers.get("Retry-After")))
-
-
 def send(
     session: requests.Session,
     method: str,
@@ -235,12 +140,12 @@ def send(
 
     Never follows a redirect: requests would resend a PATCH or PUT without its body, or as a GET, and
     take the answer for a success (`redirected()` says where it pointed instead). The answer is streamed:
-    one longer than MAX_ANSWER_BYTES is refused unread (QwotyAnswerTooLarge), and the call ends by
+    one longer than MAX_ANSWER_BYTES is refused unread (UpstreamAnswerTooLarge), and the call ends by
     `deadline` (a `time.monotonic()`; default QWOTY_CALL_DEADLINE_SECONDS from now) however steadily its
     bytes come, since `timeout`'s read timeout bounds each socket read, not the whole answer.
     """
     if has_dot_segment(path):  # the HTTP library would resolve it: another endpoint, called with our credentials
-        raise QwotyUnsafePath(f"Not sent: {name}'s path {redact(path)[:200]!r} has a . or .. segment")
+        raise UnsafePath(f"Not sent: {name}'s path {redact(path)[:200]!r} has a . or .. segment")
     if deadline is None:
         deadline = time.monotonic() + settings.QWOTY_CALL_DEADLINE_SECONDS
     left = _time_left(deadline, name, method, path)
@@ -251,7 +156,7 @@ def send(
         raise _timed_out(name, method, path, deadline) from without_request(exc)
     except requests.ConnectionError as exc:
         where = redact_url(base_url)
-        raise QwotyConnectionError(f"Could not reach {name} at {where}: {connection_reason(exc)}") from (
+        raise UpstreamConnectionError(f"Could not reach {name} at {where}: {connection_reason(exc)}") from (
             without_request(exc)
         )
     except requests.RequestException as exc:  # a header requests refuses…
@@ -334,20 +239,22 @@ def _time_left(deadline: float, name: str, method: str, path: str) -> float:
     return left
 
 
-def _timed_out(name: str, method: str, path: str, deadline: float) -> QwotyTimeout:
+def _timed_out(name: str, method: str, path: str, deadline: float) -> UpstreamTimeout:
     if time.monotonic() < deadline:
-        return QwotyTimeout(f"{name} did not answer {method} {path} in time")
+        return UpstreamTimeout(f"{name} did not answer {method} {path} in time")
     seconds = f"{settings.QWOTY_CALL_DEADLINE_SECONDS:g}"
-    return QwotyDeadlineExceeded(f"{name}'s answer to {method} {path} took longer than the {seconds} s a call may last")
+    return UpstreamDeadlineExceeded(
+        f"{name}'s answer to {method} {path} took longer than the {seconds} s a call may last"
+    )
 
 
-def _too_large(start: bytes, *, name: str, method: str, path: str) -> QwotyAnswerTooLarge:
+def _too_large(start: bytes, *, name: str, method: str, path: str) -> UpstreamAnswerTooLarge:
     message = f"{name}'s answer to {method} {path} is longer than {MAX_ANSWER_BYTES // 1024} KiB: not read"
-    return QwotyAnswerTooLarge(message, body=redact(start.decode("utf-8", "replace"))[:4000])
+    return UpstreamAnswerTooLarge(message, body=redact(start.decode("utf-8", "replace"))[:4000])
 
 
-def unreadable(name: str, method: str, path: str, exc: Exception) -> QwotyConnectionError:
-    return QwotyConnectionError(f"{name}'s answer to {method} {path} could not be read: {connection_reason(exc)}")
+def unreadable(name: str, method: str, path: str, exc: Exception) -> UpstreamConnectionError:
+    return UpstreamConnectionError(f"{name}'s answer to {method} {path} could not be read: {connection_reason(exc)}")
 
 
 def has_dot_segment(path: str) -> bool:
@@ -356,10 +263,10 @@ def has_dot_segment(path: str) -> bool:
     return "." in path and any(segment and not segment.strip(".") for segment in path.split("?", 1)[0].split("/"))
 
 
-def redirected(raw: Answer, *, name: str, setting: str) -> QwotyBadResponse:
+def redirected(raw: Answer, *, name: str, setting: str) -> UpstreamBadResponse:
     location = redact_url(raw.headers.get("Location", "elsewhere"))
     message = f"{name} redirected the call to {location} (HTTP {raw.status_code}): check {setting}"
-    return QwotyBadResponse(message, status=raw.status_code, body=redact_body(raw.text)[:4000])
+    return UpstreamBadResponse(message, status=raw.status_code, body=redact_body(raw.text)[:4000])
 
 
 def connection_reason(exc: Exception) -> str:
@@ -374,6 +281,3 @@ def without_request(exc: Exception) -> Exception:
     # requests' exceptions hold the PreparedRequest (with its Authorization header); drop it.
     exc.request = None
     return exc
-
-
-__all__ = ["RESOURCES", "QwotyClient", "QwotyError", "QwotyResponse", "parse_retry_after"]
