@@ -6,10 +6,10 @@ class ContactsConfig(AppConfig):
 
     def ready(self):
         from backoffice.sync import connectors, mirror
-        from backoffice.sync.connectors.koywe import KoyweConnector
-        from backoffice.sync.connectors.prioticket import PrioticketConnector
 
         from . import search_index, signals  # noqa: F401 (search_index declares its folded columns, checked)
+        from .connectors.koywe import KoyweConnector
+        from .connectors.prioticket import PrioticketConnector
         from .mirror import ContactMirror
 
         mirror.register(ContactMirror())

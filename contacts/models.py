@@ -3,9 +3,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from backoffice.sync import connectors
-from backoffice.sync.connectors import koywe
 from backoffice.sync.models import SyncedRecord, TargetLink
 from customers.models import EXTERNAL_ID_LENGTH, Customer
+
+from .connectors import koywe
 
 
 class Role(models.TextChoices):
@@ -72,7 +73,7 @@ def not_dots_only(value: str) -> None:
 
 
 class PrioticketLink(TargetLink):
-    """The contact's copy in Prioticket, which every edit overwrites whole (see sync/connectors/prioticket.py)."""
+    """The contact's copy in Prioticket, which every edit overwrites whole (see connectors/prioticket.py)."""
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="prioticket_link")
     contact_uid = models.CharField(
@@ -92,7 +93,7 @@ class PrioticketLink(TargetLink):
 
 
 class KoyweLink(TargetLink):
-    """The contact's copy in Koywe, with what Koywe needs that Qwoty does not hold (sync/connectors/koywe.py)."""
+    """The contact's copy in Koywe, with what Koywe needs that Qwoty does not hold (connectors/koywe.py)."""
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="koywe_link")
     koywe_id = models.CharField("Koywe contact id", max_length=64, unique=True, validators=[target_id, not_dots_only])

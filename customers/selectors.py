@@ -1,6 +1,7 @@
 """Reads on customers: the searchable list and one customer with what its page shows."""
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db import connection
@@ -18,10 +19,12 @@ from backoffice.ui.listing import (
     matching_all,
     ordering,
 )
-from contacts.models import Contact
 
 from . import search_index
 from .models import Customer, TaxId
+
+if TYPE_CHECKING:
+    from contacts.models import Contact
 
 SORT_COLUMNS = {
     "name": ("name",),
@@ -55,7 +58,9 @@ def _with_tax_value(tax_value: str):
 
 def _contact_count():
     # A correlated count, computed only for the rows of the page (no GROUP BY over the whole table).
-    counts = Contact.objects.filter(customer=OuterRef("pk")).order_by().values("customer").annotate(n=Count("pk"))
+    # The contacts app hangs off customers, not the reverse: its model is reached through the relation.
+    contacts = Customer.contacts.rel.related_model
+    counts = contacts.objects.filter(customer=OuterRef("pk")).order_by().values("customer").annotate(n=Count("pk"))
     return Coalesce(Subquery(counts.values("n"), output_field=IntegerField()), 0)
 
 
@@ -129,7 +134,7 @@ def customer_or_none(pk) -> Customer | None:
     return Customer.objects.filter(pk=pk).first()
 
 
-def customer_contacts(customer: Customer, *, limit: int = CONTACTS_SHOWN) -> list[Contact]:
+def customer_contacts(customer: Customer, *, limit: int = CONTACTS_SHOWN) -> list["Contact"]:
     """The first contacts of a customer, for its page (the contact list has them all)."""
     return list(customer.contacts.all()[:limit])
 

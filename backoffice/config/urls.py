@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from backoffice import dashboard as views
 from backoffice.health import healthz
-from backoffice.ui import dashboard as views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.sync import connectors, links, recovery, targets
-from backoffice.sync.connectors.prioticket import CONTACT_FIELDS
 from backoffice.sync.http.errors import UnsafePath
 from backoffice.sync.models import PushAttempt, SyncStatus, Target
+from contacts.connectors.prioticket import CONTACT_FIELDS
 from contacts.links import link_save, new_link
 from contacts.models import Contact, KoyweLink, PrioticketLink
 from contacts.services import contact_update

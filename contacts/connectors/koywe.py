@@ -10,10 +10,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from backoffice.sync.connectors import Call, Connector, path_segment
+from backoffice.sync.connectors.http import StaticToken, TargetClient
 from customers.tax_ids.validation import validate_tax_id
-
-from . import Call, Connector, path_segment
-from .http import StaticToken, TargetClient
 
 COUNTRIES = [
     ("AR", "Argentina"), ("BR", "Brazil"), ("CL", "Chile"), ("CO", "Colombia"),

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from . import Call, Connector, path_segment
-from .http import ClientCredentials, TargetClient
+from backoffice.sync.connectors import Call, Connector, path_segment
+from backoffice.sync.connectors.http import ClientCredentials, TargetClient
 
 CONTACT_FIELDS = (
     "contact_uid", "contact_external_uid", "contact_name_first", "contact_name_last", "contact_email",

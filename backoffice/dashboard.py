@@ -1,3 +1,6 @@
+"""The dashboard: what staff see first, drawn from every part (records, changes, tax-ID review, refresh, alerts):
+a page over the entity apps, as the push log and the import are."""
+
 from django.http import HttpResponse
 
 from backoffice.accounts import permissions as p
