@@ -54,7 +54,7 @@ class SyncedRecord(models.Model):
 
 class Target(models.TextChoices):
     QWOTY = "qwoty", "Qwoty"
-    # Secondary targets: contacts linked to them explicitly are pushed there too (their connectors: contacts/connectors/).
+    # Secondary targets: contacts linked to them explicitly are pushed there too (contacts/connectors/).
     PRIOTICKET = "prioticket", "Prioticket"
     KOYWE = "koywe", "Koywe"
 
