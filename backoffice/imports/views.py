@@ -1,8 +1,8 @@
 """The bulk import pages: upload (with the template download), the job's preview and progress, confirm, errors."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -11,7 +11,7 @@ from backoffice.ui.csv_export import csv_download
 from backoffice.ui.htmx import HtmxHttpRequest, render_page
 from backoffice.ui.listing import paginate
 
-from . import services
+from . import selectors, services
 from .entities import IMPORTABLES, Importable
 from .forms import ImportUploadForm, RowFilterForm
 from .models import NOT_APPLIED, ImportJob, RowStatus
@@ -49,7 +49,7 @@ def import_upload(request: HtmxHttpRequest, resource: str) -> HttpResponse:
                 return redirect("import-detail", pk=job.pk)
         else:
             status = 400
-    recent = ImportJob.objects.filter(resource=resource, created_by=request.user).defer("content")[:5]
+    recent = selectors.recent_jobs(resource=resource, user=request.user)
     context = {
         "importable": importable,
         "kind": importable.kind,
@@ -71,11 +71,7 @@ def import_template(request: HtmxHttpRequest, resource: str) -> HttpResponse:
 
 
 def _job(request: HtmxHttpRequest, pk) -> ImportJob:
-    """Its uploader's job (a superuser sees every one); anyone else is told it does not exist."""
-    job = get_object_or_404(ImportJob.objects.defer("content"), pk=pk)
-    if job.created_by_id != request.user.pk and not request.user.is_superuser:
-        raise Http404
-    return job
+    return selectors.visible_job(pk=pk, user=request.user)
 
 
 @staff_view()
@@ -86,7 +82,7 @@ def import_detail(request: HtmxHttpRequest, pk) -> HttpResponse:
     filters = RowFilterForm(request.GET)
     filters.is_valid()
     show = filters.cleaned_data.get("show") or ""
-    rows = job.rows.filter(status__in=SHOWN[show]).order_by("line")
+    rows = selectors.job_rows(job, statuses=SHOWN[show])
     context = {
         "job": job,
         "kind": importable.kind,
