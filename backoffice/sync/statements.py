@@ -28,13 +28,18 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 
+def _connection():
+    """This thread's connection, looked up once per statement: each `connection.x` looks it up again."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def update(model: type[Model], pk, values: dict, *, where: str = "", params: tuple = ()) -> int:
     """`model.objects.filter(pk=pk, <where>).update(**values)`; returns the number of rows changed.
 
     `where` is SQL with `{field}` for each column it names and `%s` for each value; `params` gives,
     in order, the (field name, value) of each `%s`.
     """
-    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    db = _connection()
     sql = _update_sql(model, tuple(values), where, db.vendor)
     meta = model._meta
     args = [meta.get_field(name).get_db_prep_save(value, db) for name, value in values.items()]
@@ -48,9 +53,9 @@ def update(model: type[Model], pk, values: dict, *, where: str = "", params: tup
 def update_in(model: type[Model], pks: list, values: dict) -> int:
     """`model.objects.filter(pk__in=pks).update(**values)`; returns the number of rows changed. None is stored as
     SQL NULL, as `update()` stores it (a JSONField's `get_db_prep_save` would make it JSON `null`)."""
-    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
     if not pks:
         return 0
+    db = _connection()
     sql = _update_in_sql(model, tuple(values), len(pks), db.vendor)
     meta = model._meta
     args = [
@@ -64,7 +69,7 @@ def update_in(model: type[Model], pks: list, values: dict) -> int:
 
 def insert(obj: Model) -> None:
     """`obj.save()` for a new row whose primary key the database assigns; the key is not read back."""
-    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    db = _connection()
     fields = _insert_fields(type(obj))
     sql = _insert_sql(type(obj), db.vendor)
     args = [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
@@ -75,7 +80,7 @@ def insert(obj: Model) -> None:
 def select_for_update(model: type[Model], pk, names: tuple[str, ...]) -> dict | None:
     """`model.objects.select_for_update().filter(pk=pk).values(*names).first()`, for fields that need no
     conversion beyond what the driver does (datetimes come back aware, in UTC)."""
-    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    db = _connection()
     sql = _select_sql(model, names, db.vendor, db.features.has_select_for_update)
     with db.cursor() as cursor:
         cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, db)])
@@ -110,7 +115,7 @@ def prepared(key, build, *values) -> list:
     `build` must make the same SQL whatever the values (exact matches and comparisons, no None), and use each
     value as one parameter. Rows go through the same converters and `Model.from_db()` as a queryset's.
     """
-    db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, looked up once, not at each `connection.x`
+    db = _connection()
     plan = _plan(db, key, build, values)
     args = [prepare(value, db) for prepare, value in zip(plan.preparers, values, strict=True)]
     with db.cursor() as cursor:
