@@ -14,7 +14,7 @@ from backoffice.ui.listing import paginate
 from . import selectors, services
 from .entities import IMPORTABLES, Importable
 from .forms import ImportUploadForm, RowFilterForm
-from .models import NOT_APPLIED, ImportJob, RowStatus
+from .models import NOT_APPLIED, RowStatus
 from .parsing import ImportFileError
 
 PREVIEW_PER_PAGE = 100
@@ -70,14 +70,10 @@ def import_template(request: HtmxHttpRequest, resource: str) -> HttpResponse:
     return csv_download(name=f"{resource}-import", header=columns, rows=rows)
 
 
-def _job(request: HtmxHttpRequest, pk) -> ImportJob:
-    return selectors.visible_job(pk=pk, user=request.user)
-
-
 @staff_view()
 def import_detail(request: HtmxHttpRequest, pk) -> HttpResponse:
     """The job's page: progress while it runs (its #job partial polls), then the preview or the result."""
-    job = _job(request, pk)
+    job = selectors.visible_job(pk=pk, user=request.user)
     importable = IMPORTABLES[job.resource]
     filters = RowFilterForm(request.GET)
     filters.is_valid()
@@ -99,7 +95,7 @@ def import_detail(request: HtmxHttpRequest, pk) -> HttpResponse:
 @staff_view()
 def import_apply(request: HtmxHttpRequest, pk) -> HttpResponse:
     """Confirm: the worker applies the changed rows; the page shows its progress."""
-    job = _job(request, pk)
+    job = selectors.visible_job(pk=pk, user=request.user)
     _importable(request, job.resource)
     services.import_confirm(job=job, user=request.user)
     return redirect(reverse("import-detail", args=[job.pk]))
@@ -108,6 +104,6 @@ def import_apply(request: HtmxHttpRequest, pk) -> HttpResponse:
 @staff_view()
 def import_errors(request: HtmxHttpRequest, pk) -> HttpResponse:
     """The rows not applied, as uploaded, with why in an `error` column: fix them and upload this file again."""
-    job = _job(request, pk)
+    job = selectors.visible_job(pk=pk, user=request.user)
     header, rows = services.import_error_rows(job)
     return csv_download(name=f"{job.resource}-import-errors", header=header, rows=rows)
