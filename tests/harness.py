@@ -46,6 +46,8 @@ def process_env(**extra) -> dict:
         "QWOTY_PUSH_MAX_ATTEMPTS": str(settings.QWOTY_PUSH_MAX_ATTEMPTS),
         "QWOTY_PUSH_STALE_SECONDS": str(settings.QWOTY_PUSH_STALE_SECONDS),
         "QWOTY_PUSH_RATE_PER_SECOND": str(settings.QWOTY_PUSH_RATE_PER_SECOND),
+        "QWOTY_CIRCUIT_FAILURES": str(settings.QWOTY_CIRCUIT_FAILURES),
+        "QWOTY_CIRCUIT_MAX_SECONDS": str(settings.QWOTY_CIRCUIT_MAX_SECONDS),
         "LOG_LEVEL": "WARNING",
     }
     env.update({key: str(value) for key, value in extra.items()})

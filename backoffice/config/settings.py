@@ -193,6 +193,10 @@ QWOTY_READ_TIMEOUT = env.float("QWOTY_READ_TIMEOUT", default=10.0)
 # First retry waits about this long; each further one doubles it (with jitter).
 QWOTY_RETRY_BASE_SECONDS = env.float("QWOTY_RETRY_BASE_SECONDS", default=0.5)
 QWOTY_RETRY_MAX_SECONDS = env.float("QWOTY_RETRY_MAX_SECONDS", default=300.0)
+# A worker holds a target's pushes back after this many calls in a row failed as a target that is down fails
+# (sync/circuit.py), and lets one through now and then: after QWOTY_RETRY_BASE_SECONDS, doubling up to this cap.
+QWOTY_CIRCUIT_FAILURES = env.int("QWOTY_CIRCUIT_FAILURES", default=5)
+QWOTY_CIRCUIT_MAX_SECONDS = env.float("QWOTY_CIRCUIT_MAX_SECONDS", default=30.0)
 # After this many failed attempts a retryable error marks the record failed (staff can retry).
 QWOTY_PUSH_MAX_ATTEMPTS = env.int("QWOTY_PUSH_MAX_ATTEMPTS", default=8)
 # A record pushing (or overdue) for longer than this was left by a dead worker or a lost task.

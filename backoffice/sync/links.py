@@ -19,7 +19,7 @@ from django_tasks import task
 from backoffice.redaction import redact_data, redact_json, redact_url
 from backoffice.sync.http.errors import UnsafePath, UpstreamBadResponse, UpstreamError
 
-from . import connectors, queue, statements
+from . import connectors, queue, reports, statements
 from .models import PushAttempt, SyncStatus, stored_response
 from .targets import (
     FAILED,
@@ -149,8 +149,10 @@ def push_now(target: str, link_id) -> str:
         response = client.request(call.method, call.path, params=call.params or None, json=call.body)
         kept = _kept(connector, response)
     except UpstreamError as exc:
+        reports.called(connector.target, exc)
         attempt = _attempt(connector, link, client, call, started, error=exc)
         return _on_error(connector, link, exc, attempt, version)
+    reports.called(connector.target)
     attempt = _attempt(connector, link, client, call, started, status=response.status, answer=response.body)
     try:
         _on_success(connector, link, call, kept, version, attempt)

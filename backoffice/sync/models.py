@@ -137,7 +137,8 @@ class PushAttempt(models.Model):
 
 
 class TargetState(models.Model):
-    """Per-target switches: paused after a 401/403 (no retry storm on a bad token), and the rate-limit slot."""
+    """Per-target switches: paused after a 401/403 (no retry storm on a bad token), the rate-limit slot, and whether
+    a worker holds its pushes back because it is down."""
 
     target = models.CharField(max_length=32, choices=Target.choices, primary_key=True)
     paused = models.BooleanField(default=False)
@@ -145,6 +146,10 @@ class TargetState(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     # Earliest time the next request may start: shared by every worker, so the rate limit is per target.
     next_slot_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker holds the target's pushes back, its calls failing as a target that is down fails
+    # (sync/circuit.py); cleared once one goes through.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    failing_reason = models.TextField(blank=True)
 
     def __str__(self):
         return f"{self.target} ({'paused' if self.paused else 'active'})"

@@ -13,7 +13,6 @@ at this record". Duplicate tasks are harmless because claiming is one conditiona
 record is never pushed by two workers at once.
 """
 
-import contextlib
 import functools
 import logging
 import threading
@@ -29,7 +28,7 @@ from backoffice.sync.http.errors import UpstreamBadResponse, UpstreamError
 from backoffice.sync.qwoty import QwotyClient
 
 from . import mirror as mirrors
-from . import queue, statements
+from . import queue, reports, statements
 from .context import applying_upstream
 from .hooks import record_changed
 from .models import PushAttempt, SyncStatus, stored_response
@@ -131,8 +130,10 @@ def push_now(resource: str, record_id) -> str:
         response = client.patch(resource, record.pk, body)
         data = _answered_object(mirror, response)
     except UpstreamError as exc:
+        reports.called(TARGET, exc)
         attempt = _attempt(mirror, record, client, body, started, error=exc)
         return _on_error(mirror, record, exc, attempt)
+    reports.called(TARGET)
     attempt = _attempt(mirror, record, client, body, started, status=response.status, response_body=response.body)
     try:
         _on_success(mirror, record, sent_values, data, attempt)
@@ -270,15 +271,16 @@ def _mark_synced(record, data: dict) -> None:
 
 
 def _on_error(mirror, record, exc: UpstreamError, attempt: PushAttempt) -> str:
-    """Store the attempt and what it leads to. A retry or a failure is written with the worker's next batch when it
-    batches them (see `batching_outcomes`); a pause at once, so that no other push calls with a refused token."""
+    """Store the attempt and what it leads to. A retry or a failure is written with the worker's next round when a
+    worker runs the push (see `reports.reporting`); a pause at once, so that no other push calls with a refused
+    token."""
     then = after_error(exc, record.push_attempts)
     write = functools.partial(_record_error, mirror, record, exc, attempt, then)
-    batch = getattr(_thread, "outcomes", None)
-    if batch is None or then.outcome == PAUSED:
+    report = reports.current()
+    if report is None or then.outcome == PAUSED:
         transaction.atomic(write)()
     else:
-        batch.append(write)
+        report.writes.append(write)
     return then.outcome
 
 
@@ -293,23 +295,6 @@ def _record_error(mirror, record, exc: UpstreamError, attempt: PushAttempt, then
         enqueue_push(mirror.resource, record.pk, run_after=then.retry_at)
     else:
         _set_state(record, SyncStatus.FAILED, attempts=then.attempts, error=then.error)
-
-
-@contextlib.contextmanager
-def batching_outcomes():
-    """Within this block, this thread's failed pushes (to be retried, or failed for good) leave their writes in the
-    list yielded, for the caller to run in a transaction of its own, with others'.
-
-    A worker's dispatcher writes them with its round of task results: with the upstream down, each push fails
-    at once and its retry comes soon, and a write transaction for each would take SQLite's one write lock from
-    the staff's saves in bursts. Until written, the record stays `pushing`: a worker killed before that leaves it
-    to the sweep, as one killed mid-call does.
-    """
-    _thread.outcomes = outcomes = []
-    try:
-        yield outcomes
-    finally:
-        _thread.outcomes = None
 
 
 def _set_state(record, status, *, attempts=None, error=None, next_push_at=None) -> None:

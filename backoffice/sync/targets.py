@@ -42,6 +42,18 @@ def pause_target(reason: str, target: str = TARGET) -> None:
     logger.warning("Pushing to %s paused: %s", Target(target).label, reason)
 
 
+def mark_failing(target: str, failure: UpstreamError | None) -> None:
+    """A worker holds the target's pushes back since now, for `failure` (once: the first worker to do so sets the
+    time), or takes them again (`failure` None)."""
+    target_state(target)
+    states = TargetState.objects.filter(target=target)
+    if failure is None:
+        states.exclude(failing_since=None).update(failing_since=None, failing_reason="")
+        return
+    status = f" (HTTP {failure.status})" if failure.status else ""
+    states.filter(failing_since=None).update(failing_since=timezone.now(), failing_reason=f"{failure.message}{status}")
+
+
 def resume(target: str = TARGET) -> int:
     """Unpause and queue every pending record (or link, for a secondary target); returns how many were queued.
     Who holds what is pending for the target queues it (`hooks.target_resumed`)."""

@@ -5,10 +5,12 @@ records at once for the memory of one process. One dispatcher loop owns the task
 - it checks for a ready task with a plain read first, so an idle worker never takes SQLite's
   write lock (staff saves would queue behind it);
 - in one transaction it writes the results of the tasks finished since its last round (with the
-  bookkeeping of their failed pushes: `push.batching_outcomes`) and claims the next batch of tasks.
+  bookkeeping of their failed pushes: `reports.reporting`) and claims the next batch of tasks.
   The threads only run tasks, so a push costs the queue no write transaction of its own (nor a
   failed push one for its retry): SQLite writes one transaction at a time, and the staff's saves
   share that lock.
+- a target that keeps failing is held back (`sync/circuit.py`): its tasks are left in the queue, but for one now
+  and then, until a call goes through; with Qwoty down, the staff's saves meet no burst of retry bookkeeping.
 - it claims a batch (as many tasks as threads) once that many places are free, and keeps up to
   one batch queued behind the running pushes, so the threads never wait for a round and a round
   serves a batch of pushes, not one. A claimed task that waits its turn is RUNNING already; if the
@@ -51,7 +53,7 @@ from django_tasks_db.compat import (
 from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception, normalize_uuid
 
-from backoffice.sync import push, statements
+from backoffice.sync import circuit, links, push, reports, statements, targets
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +95,17 @@ class Command(BaseCommand):
         finished: queue.SimpleQueue[DBTaskResult] = queue.SimpleQueue()
         unwritten: list[DBTaskResult] = []
         submitted: dict[Future, DBTaskResult] = {}
+        circuits = circuit.Circuits()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="push") as pool:
             while running.is_set():
                 if not places.wait_for(threads, timeout=0.5):  # wakes up now and then for signals
                     continue
-                unwritten.extend(_take_all(finished))
+                ended = _take_all(finished)
+                _follow(circuits, ended)
+                unwritten.extend(ended)
                 submitted = {future: task for future, task in submitted.items() if not future.done()}
                 try:
-                    tasks = _write_and_claim(unwritten, queues, worker_id, limit=threads)
+                    tasks = _write_and_claim(unwritten, queues, worker_id, limit=threads, circuits=circuits)
                 except DatabaseError:
                     logger.exception("Could not write results and claim tasks; writing the results one by one")
                     connection.close()  # a fresh connection next time
@@ -122,41 +127,84 @@ class Command(BaseCommand):
         connection.close()
 
 
-def _write_and_claim(done: list[DBTaskResult], queues: list[str], worker_id: str, *, limit: int):
-    """Write the results of `done`, then mark up to `limit` ready tasks as ours, in one transaction.
+def _write_and_claim(done: list[DBTaskResult], queues: list[str], worker_id: str, *, limit: int, circuits):
+    """Write the results of `done`, then mark up to `limit` ready tasks as ours, in one transaction: one task of each
+    held target whose probe is due, then a batch of the others' tasks.
 
     Returns the tasks claimed, or None when the database was busy (nothing written: try again).
     No transaction at all when there is nothing to write and no task is ready.
     """
     now = timezone.now()
-    if not done and not _ready(queues, now, limit=1, exists=True):
+    held, probes = circuits.held(), circuits.probes_due()
+    if not done and not _ready(queues, now, limit=1, exists=True, held=tuple(t for t in held if t not in probes)):
         return []
     try:
         with exclusive_transaction(DBTaskResult.objects.db):
             _write_results(done)
+            tasks = []
+            for target in probes:
+                for db_task in _ready(queues, now, limit=1, only=target):
+                    db_task.probe_of = target
+                    tasks.append(db_task)
             # What django-tasks-db's get_locked() takes, a batch at a time.
-            tasks = _ready(queues, now, limit=limit)
+            if limit > len(tasks):
+                tasks += _ready(queues, now, limit=limit - len(tasks), held=held)
             _mark_running(tasks, worker_id)
-            return tasks
     except OperationalError as exc:
         if is_locked_database_exception(exc):
             return None
         raise
+    for db_task in tasks:
+        if hasattr(db_task, "probe_of"):
+            circuits[db_task.probe_of].start_probe()
+    return tasks
 
 
-def _ready(queues: list[str], now, *, limit: int, exists: bool = False) -> list:
+def _ready(
+    queues: list[str], now, *, limit: int, exists: bool = False, held: tuple[str, ...] = (), only: str = ""
+) -> list:
     """`DBTaskResult.objects.ready()` of our backend and queues, locked, as `get_locked()` reads them: up to `limit`
-    tasks (or only whether there is one). Its SQL is compiled once: building it each round cost more than a push's
-    own queries."""
+    tasks (or only whether there is one), without the tasks of the `held` targets, or only those of target `only`.
+    Its SQL is compiled once per shape: building it each round cost more than a push's own queries."""
 
     def build(now):
         # What ready() selects, with `now` given rather than read inside.
         tasks = DBTaskResult.objects.filter(
             status=TaskResultStatus.READY, backend_name=BACKEND, queue_name__in=queues
         ).filter(Q(run_after=get_date_max()) | Q(run_after__lte=now))
+        for target in held:
+            tasks = tasks.exclude(_tasks_of(target))
+        if only:
+            tasks = tasks.filter(_tasks_of(only))
         return tasks.order_by().values_list("pk")[:1] if exists else tasks.select_for_update(skip_locked=True)[:limit]
 
-    return statements.prepared(("ready tasks", tuple(queues), limit, exists), build, now)
+    return statements.prepared(("ready tasks", tuple(queues), limit, exists, held, only), build, now)
+
+
+def _tasks_of(target: str) -> Q:
+    """The queue's tasks that call `target`: Qwoty's record pushes, or a secondary target's link pushes."""
+    if target == push.TARGET:
+        return Q(task_path=push.push_record.module_path)
+    return Q(task_path=links.push_link.module_path, args_kwargs__args__0=target)
+
+
+def _follow(circuits: circuit.Circuits, ended: list[DBTaskResult]) -> None:
+    """Move the circuits by what the pushes that ended say of their targets; a target held back, or taken again,
+    is said on its state (the queue page and the alerts read it) and in the log."""
+    for db_task in ended:
+        change = circuits.feed(getattr(db_task, "report", None))
+        if hasattr(db_task, "probe_of"):
+            circuits[db_task.probe_of].end_probe()
+        if change is None:
+            continue
+        if change.change == circuit.OPENED:
+            logger.warning("Holding back the pushes to %s: %s", change.target, change.failure.message)
+        else:
+            logger.warning("%s answers again: its pushes resume", change.target)
+        try:
+            targets.mark_failing(change.target, change.failure if change.change == circuit.OPENED else None)
+        except DatabaseError:
+            logger.exception("Could not record that %s is %s", change.target, change.change)
 
 
 def _mark_running(tasks: list[DBTaskResult], worker_id: str) -> None:
@@ -182,7 +230,8 @@ def _write_results(done: list[DBTaskResult]) -> None:
     worker's CPU)."""
     groups: dict[str, list[DBTaskResult]] = defaultdict(list)
     for db_task in done:
-        for write in getattr(db_task, "push_outcomes", ()):  # failed pushes' bookkeeping, left to this round
+        report = getattr(db_task, "report", None)
+        for write in report.writes if report else ():  # failed pushes' bookkeeping, left to this round
             write()
         # repr, not json.dumps: it never raises, and equal outcomes (built alike) group together.
         groups[repr([getattr(db_task, name) for name in OUTCOME_FIELDS])].append(db_task)
@@ -265,7 +314,7 @@ def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places) -> 
         task_started.send(sender=sender, task_result=result)
         try:
             arguments = (TaskContext(task_result=result),) if task.takes_context else ()
-            with push.batching_outcomes() as db_task.push_outcomes:
+            with reports.reporting() as db_task.report:
                 value = task.call(*arguments, *result.args, **result.kwargs)
             _succeeded(db_task, value)
         except BaseException as exc:  # as Worker.run_task: whatever a task raises is its result
