@@ -197,6 +197,8 @@ QWOTY_RETRY_MAX_SECONDS = env.float("QWOTY_RETRY_MAX_SECONDS", default=300.0)
 # (sync/circuit.py), and lets one through now and then: after QWOTY_RETRY_BASE_SECONDS, doubling up to this cap.
 QWOTY_CIRCUIT_FAILURES = env.int("QWOTY_CIRCUIT_FAILURES", default=5)
 QWOTY_CIRCUIT_MAX_SECONDS = env.float("QWOTY_CIRCUIT_MAX_SECONDS", default=30.0)
+if QWOTY_CIRCUIT_FAILURES < 1 or QWOTY_CIRCUIT_MAX_SECONDS <= 0:
+    raise ImproperlyConfigured("QWOTY_CIRCUIT_FAILURES must be 1 or more, and QWOTY_CIRCUIT_MAX_SECONDS above 0.")
 # After this many failed attempts a retryable error marks the record failed (staff can retry).
 QWOTY_PUSH_MAX_ATTEMPTS = env.int("QWOTY_PUSH_MAX_ATTEMPTS", default=8)
 # A record pushing (or overdue) for longer than this was left by a dead worker or a lost task.
@@ -291,10 +293,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost"
 # Addresses told besides the Managers group's, and where links in the emails point.
 ALERT_EMAILS = env.list("ALERT_EMAILS", default=[])
 BACKOFFICE_URL = env.str("BACKOFFICE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
-# A target is failing once this many pushes to it failed within the window; it has recovered once none failed
-# for ALERT_RECOVERY_MINUTES and one went through since, or none failed within the window.
+# A target is failing once this many pushes to it failed within the window, or a worker has held its pushes back
+# (it is down) for ALERT_HELD_MINUTES; it has recovered once none failed for ALERT_RECOVERY_MINUTES and one went
+# through since, or none failed within the window.
 ALERT_WINDOW_MINUTES = env.float("ALERT_WINDOW_MINUTES", default=10.0)
 ALERT_FAILURE_THRESHOLD = env.int("ALERT_FAILURE_THRESHOLD", default=20)
+ALERT_HELD_MINUTES = env.float("ALERT_HELD_MINUTES", default=2.0)
 ALERT_RECOVERY_MINUTES = env.float("ALERT_RECOVERY_MINUTES", default=2.0)
 if ALERT_FAILURE_THRESHOLD < 1 or ALERT_WINDOW_MINUTES <= 0:
     raise ImproperlyConfigured("ALERT_FAILURE_THRESHOLD must be 1 or more, and ALERT_WINDOW_MINUTES above 0.")

@@ -65,11 +65,12 @@ def evaluate(*, now: datetime | None = None) -> list[AlertNotice]:
     now = now or timezone.now()
     alerts = stored_alerts()
     paused = {state.target: state for state in TargetState.objects.filter(paused=True)}
+    held = {state.target: state for state in TargetState.objects.exclude(failing_since=None)}
     notices = []
     for target in Target.values:
         changes = {
             PAUSED: _paused_change(alerts[alert_key(target, PAUSED)], target, paused.get(target), now),
-            FAILING: _failing_change(alerts[alert_key(target, FAILING)], target, now),
+            FAILING: _failing_change(alerts[alert_key(target, FAILING)], target, held.get(target), now),
             FAILED_RECORDS: _failed_records_change(alerts[alert_key(target, FAILED_RECORDS)], target, now),
         }
         for condition, change in changes.items():
@@ -157,9 +158,10 @@ def _attempts(target: str, start: datetime, now: datetime) -> dict:
     )
 
 
-def _failing_change(alert: Alert, target: str, now: datetime) -> Change | None:
+def _failing_change(alert: Alert, target: str, held: TargetState | None, now: datetime) -> Change | None:
     """Raised once ALERT_FAILURE_THRESHOLD pushes failed within the window (counting none from before its last
-    recovery: those were told); clear once it recovered (`_recovered`)."""
+    recovery: those were told), or a worker has held the target's pushes back for ALERT_HELD_MINUTES (with few
+    edits, few calls fail: the probes); clear once it recovered (`_recovered`) and is held back no more."""
     label = Target(target).label
     window = f"{settings.ALERT_WINDOW_MINUTES:g} min"
     start = now - timedelta(minutes=settings.ALERT_WINDOW_MINUTES)
@@ -168,6 +170,8 @@ def _failing_change(alert: Alert, target: str, now: datetime) -> Change | None:
     recent = _attempts(target, start, now)
     failures = recent["failures"]
     if not alert.raised:
+        if held and held.failing_since <= now - timedelta(minutes=settings.ALERT_HELD_MINUTES):
+            return _held_change(held, now)
         if failures < settings.ALERT_FAILURE_THRESHOLD:
             return None
         return Change(
@@ -184,7 +188,7 @@ def _failing_change(alert: Alert, target: str, now: datetime) -> Change | None:
             AlertState.RAISED,
             since=now,
         )
-    if not _recovered(recent, now):
+    if held or not _recovered(recent, now):
         return None
     last_failure = f", the last failure at {_clock(recent['last_failure'])}" if recent["last_failure"] else ""
     return _recovery(
@@ -195,6 +199,23 @@ def _failing_change(alert: Alert, target: str, now: datetime) -> Change | None:
             f"Pushes to {label} go through again: it was failing for {lasted}{last_failure}.",
             f"{_pushes(_waiting(target))} waiting.",
         ),
+    )
+
+
+def _held_change(held: TargetState, now: datetime) -> Change:
+    label = held.get_target_display()
+    waiting = _pushes(_waiting(held.target))
+    return Change(
+        NoticeKind.RAISED,
+        f"{label} is not answering since {_clock(held.failing_since)}, {waiting} waiting",
+        _text(
+            f"{label} has not answered our pushes since {_clock(held.failing_since)}: {held.failing_reason}.",
+            f"{waiting} waiting. The worker holds them back and tries one now and then (every "
+            f"{settings.QWOTY_CIRCUIT_MAX_SECONDS:g} s at the longest); they are sent once it answers.",
+            f"The calls: {_link('sync:attempt-list')}?target={held.target}&outcome=error",
+        ),
+        AlertState.RAISED,
+        since=now,
     )
 
 

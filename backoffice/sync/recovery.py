@@ -17,8 +17,8 @@ from django_tasks import task
 
 from . import alerts, connectors, links, push
 from . import mirror as mirrors
-from .models import SyncStatus
-from .targets import resume, target_state
+from .models import PushAttempt, SyncStatus, TargetState
+from .targets import mark_failing, resume, target_state
 from .task_errors import secrets_redacted
 
 # Resume a target; returns how many of its pending rows were queued.
@@ -32,16 +32,17 @@ class Rows:
     model: type[Model]
     enqueue: Callable[[object], None]
     suffix: str  # of the sweep's counts: "" for Qwoty's records, "_links" for the secondary targets' links
+    target: str
 
 
 def owed_rows() -> list[Rows]:
     """Every registered target's rows: Qwoty's records of each resource, then each connector's links."""
     rows = [
-        Rows(mirror.model, lambda pk, resource=mirror.resource: push.enqueue_push(resource, pk), "")
+        Rows(mirror.model, lambda pk, resource=mirror.resource: push.enqueue_push(resource, pk), "", push.TARGET)
         for mirror in mirrors.all_mirrors()
     ]
     rows += [
-        Rows(connector.model, lambda pk, target=connector.target: links.enqueue(target, pk), "_links")
+        Rows(connector.model, lambda pk, target=connector.target: links.enqueue(target, pk), "_links", connector.target)
         for connector in connectors.all_connectors()
     ]
     return rows
@@ -52,16 +53,19 @@ def sweep() -> dict:
     managers what changed.
 
     - `pushing` for longer than QWOTY_PUSH_STALE_SECONDS: the worker died mid-push → pending, queued.
-    - `pending` and overdue by as long (or with no due time): its task was lost → queued again.
+    - `pending` and overdue by as long (or with no due time): its task was lost → queued again; not while a worker
+      holds the target back (`circuit.py`): its tasks wait in the queue, and a duplicate each sweep would pile up.
     - alerts (paused, failing, failed records) read after that, so a target resumed now is told recovered now.
     """
     stale = timezone.now() - timedelta(seconds=settings.QWOTY_PUSH_STALE_SECONDS)
     counts = {"stale": 0, "overdue": 0, "resumed": 0, "stale_links": 0, "overdue_links": 0}
+    held = held_targets()
     for rows in owed_rows():
         counts[f"stale{rows.suffix}"] += _requeue_stale(rows, stale)
         # Pending with no due time: its task may have died with a worker before the claim; queuing it again costs
         # at most a duplicate task (the claim is conditional), and sets a due time.
-        counts[f"overdue{rows.suffix}"] += _requeue_overdue(rows, stale)
+        if rows.target not in held:
+            counts[f"overdue{rows.suffix}"] += _requeue_overdue(rows, stale)
     if target_state().paused and push.upstream_accepts_token():
         counts["resumed"] = resume()
     counts["alerts"] = len(alerts.evaluate())
@@ -73,6 +77,19 @@ def sweep() -> dict:
 def sweep_task() -> dict:
     """The queue's task: one sweep."""
     return sweep()
+
+
+def held_targets() -> set[str]:
+    """The targets a worker holds back. A mark left by a worker that died holding one is cleared here once a push
+    to the target went through since (another worker's: its circuit was closed)."""
+    held = set()
+    for state in TargetState.objects.exclude(failing_since=None):
+        since = PushAttempt.objects.filter(target=state.target, created_at__gt=state.failing_since)
+        if since.filter(error_kind="").exists():
+            mark_failing(state.target, None)
+        else:
+            held.add(state.target)
+    return held
 
 
 def _requeue_stale(rows: Rows, stale) -> int:

@@ -24,6 +24,8 @@ class PushHealth:
     failed: int
     # Secondary targets (Prioticket, Koywe) paused after refusing our credentials.
     paused_elsewhere: tuple[TargetState, ...] = ()
+    # Targets whose pushes a worker holds back, their calls failing as a target that is down fails.
+    failing: tuple[TargetState, ...] = ()
 
 
 def _failed_count(model) -> Subquery:
@@ -35,24 +37,33 @@ def _failed_count(model) -> Subquery:
 
 
 def push_health() -> PushHealth:
-    """Is pushing paused (a refused token), and how many records failed to reach Qwoty: the layout's banners.
+    """Is pushing paused (a refused token) or held back (a target down), and how many records failed to reach
+    Qwoty: the layout's banners.
 
     One query on every page once Qwoty's target has a state row (the push layer creates it on its first
-    push): its row, with the failed count, and the rows of any paused secondary target.
+    push): its row, with the failed count, and the rows of any secondary target paused or held back.
     """
     failed = sum((_failed_count(kind.model) for kind in KINDS.values()), Value(0))
-    states = list(TargetState.objects.filter(Q(target=Target.QWOTY) | Q(paused=True)).annotate(failed=failed))
-    elsewhere = tuple(state for state in states if state.target != Target.QWOTY)
+    states = list(
+        TargetState.objects.filter(Q(target=Target.QWOTY) | Q(paused=True) | Q(failing_since__isnull=False))
+        .annotate(failed=failed)
+        .order_by("target")
+    )
+    elsewhere = tuple(state for state in states if state.target != Target.QWOTY and state.paused)
+    failing = tuple(state for state in states if state.failing_since and not state.paused)
     state = next((state for state in states if state.target == Target.QWOTY), None)
     if state is None:  # nothing was ever pushed to Qwoty
         failed = sum(kind.model.objects.filter(sync_status=SyncStatus.FAILED).count() for kind in KINDS.values())
-        return PushHealth(paused=False, paused_reason="", paused_at=None, failed=failed, paused_elsewhere=elsewhere)
+        return PushHealth(
+            paused=False, paused_reason="", paused_at=None, failed=failed, paused_elsewhere=elsewhere, failing=failing
+        )
     return PushHealth(
         paused=state.paused,
         paused_reason=state.paused_reason,
         paused_at=state.paused_at,
         failed=state.failed,
         paused_elsewhere=elsewhere,
+        failing=failing,
     )
 
 

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.sync import alerts, push, recovery
+from backoffice.sync.http.errors import UpstreamUnavailable
 from backoffice.sync.models import Alert, AlertNotice, PushAttempt, SyncStatus, Target, TargetState
-from backoffice.sync.targets import pause_target
+from backoffice.sync.targets import mark_failing, pause_target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.links import link_save, new_link
@@ -142,6 +143,29 @@ def test_a_ten_minute_outage_sends_one_failing_notice_and_one_recovery(
     assert "Most frequent: Service unavailable (20)" in notices[0].body
     assert "/sync/log/?target=qwoty&outcome=error" in notices[0].body
     assert not Alert.objects.get(key="qwoty:failing").raised
+
+
+def test_a_target_a_worker_holds_back_is_told_once_held_for_the_set_minutes_then_its_recovery(
+    manager, staff, mailoutbox, settings
+):
+    """With few edits few calls fail (the worker's probes): being held back is what tells managers Qwoty is down."""
+    settings.ALERT_HELD_MINUTES = 2
+    start = timezone.now()
+    rename(factories.CatalogFactory(), staff, "Still waiting")
+    mark_failing(Target.QWOTY, UpstreamUnavailable("Service unavailable", status=503))
+    since = TargetState.objects.get(target=Target.QWOTY).failing_since
+    assert alerts.evaluate(now=start + timedelta(minutes=1.5)) == []
+    notices = alerts.evaluate(now=since + timedelta(minutes=2))
+    assert subjects(notices) == [f"Qwoty is not answering since {alerts._clock(since)}, 1 push waiting"]
+    assert "has not answered our pushes since" in notices[0].body
+    assert ": Service unavailable (HTTP 503)." in notices[0].body
+    assert "every 30 s at the longest" in notices[0].body
+    assert [message.subject for message in mailoutbox] == [f"[Qwoty back office] {subjects(notices)[0]}"]
+    # Held for an hour, no call failing meanwhile: nothing more, and no recovery while it is held.
+    assert alerts.evaluate(now=since + timedelta(minutes=60)) == []
+    mark_failing(Target.QWOTY, None)
+    notices = alerts.evaluate(now=since + timedelta(minutes=61))
+    assert subjects(notices) == ["Qwoty recovered after 59 min: pushes go through again"]
 
 
 def test_records_failed_for_good_are_told_at_most_once_a_window_then_their_recovery(

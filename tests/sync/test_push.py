@@ -12,6 +12,7 @@ from django.utils import timezone
 from backoffice.audit.models import Change
 from backoffice.sync import push, recovery, statements, targets
 from backoffice.sync.edits import StaleEdit
+from backoffice.sync.http.errors import UpstreamUnavailable
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
 from backoffice.sync.qwoty import QwotyClient
 from catalogs.models import Catalog
@@ -432,6 +433,21 @@ def test_sweep_requeues_a_pending_record_whose_task_was_lost(pulled, drain, staf
     assert recovery.sweep()["overdue"] == 1
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "Lost task"}]
+
+
+def test_sweep_does_not_requeue_the_pushes_a_worker_holds_back_for_qwoty(pulled, drain, staff, settings, task_queue):
+    """They wait in the queue for Qwoty to answer: a duplicate at every sweep would pile up over an outage."""
+    settings.QWOTY_PUSH_STALE_SECONDS = 5
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Held back"})
+    Catalog.objects.filter(pk=catalog.pk).update(next_push_at=timezone.now() - timedelta(seconds=6))
+    targets.mark_failing(push.TARGET, UpstreamUnavailable("Service unavailable", status=503))
+    assert recovery.sweep()["overdue"] == 0
+    assert len(task_queue.tasks()) == 1
+    targets.mark_failing(push.TARGET, None)
+    assert recovery.sweep()["overdue"] == 1
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"name": "Held back"}]
 
 
 def test_request_slots_are_spaced_by_the_rate_limit(settings):

@@ -13,9 +13,13 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.management.commands import qwoty_worker
-from backoffice.sync.models import SyncStatus
+from backoffice.sync import circuit, reports
+from backoffice.sync.http.errors import UpstreamConnectionError
+from backoffice.sync.models import SyncStatus, Target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
+from contacts.links import link_save, new_link
+from contacts.models import Contact
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,3 +139,33 @@ def test_a_result_the_database_refuses_is_logged_and_the_others_are_still_writte
     assert DBTaskResult.objects.get(pk=accepted.pk).status == "FAILED"  # its result, written
     assert DBTaskResult.objects.get(pk=refused.pk).status == "RUNNING"  # left as a killed worker leaves it
     assert f"Could not write the result of task {refused.id}" in caplog.text
+
+
+def test_qwoty_worker_claims_no_task_of_a_target_it_holds_back_but_one_probe_when_due(pulled, settings):
+    settings.QWOTY_CIRCUIT_FAILURES = 2
+    settings.QWOTY_RETRY_BASE_SECONDS = 1
+    for contact in Contact.objects.order_by("pk")[:3]:
+        link_save(link=new_link(contact, "prioticket"), user=None)  # a push_link task each
+    catalog_update(catalog=Catalog.objects.first(), user=None, data={"name": "Not held"})  # a push_record task
+    broken_task.enqueue()  # a task that calls no target
+    clock = [1000.0]
+    circuits = circuit.Circuits(clock=lambda: clock[0])
+    for _ in range(2):
+        circuits.feed(reports.Report(target=Target.PRIOTICKET, failure=UpstreamConnectionError("Connection refused")))
+
+    def claim() -> list[str]:
+        claimed = qwoty_worker._write_and_claim([], ["default"], "worker-1", limit=8, circuits=circuits)
+        return sorted(
+            " ".join([row.task_path.rsplit(".", 1)[1], *map(str, row.args_kwargs["args"][:1])]) for row in claimed
+        )
+
+    assert claim() == ["broken_task", "push_record catalogs"]  # Prioticket's pushes left in the queue
+    assert claim() == []
+    clock[0] += 10  # its probe is due: one of its tasks, and one only
+    assert claim() == ["push_link prioticket"]
+    assert circuits[Target.PRIOTICKET].probing
+    clock[0] += 10
+    assert claim() == []  # the probe has not reported yet
+    assert DBTaskResult.objects.filter(status="READY").count() == 2
+    circuits.feed(reports.Report(target=Target.PRIOTICKET))  # it went through: all of them again
+    assert claim() == ["push_link prioticket", "push_link prioticket"]

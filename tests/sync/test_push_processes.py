@@ -9,7 +9,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from backoffice.sync import recovery
-from backoffice.sync.models import PushAttempt, SyncStatus, Target
+from backoffice.sync.models import PushAttempt, SyncStatus, Target, TargetState
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.links import link_save, new_link
@@ -172,3 +172,66 @@ def test_qwoty_worker_stores_each_failed_attempt_and_retries_until_qwoty_answers
     assert len(pulled.received("PATCH")) == len(stored)  # every call made is stored
     catalog.refresh_from_db()
     assert (catalog.name, catalog.push_attempts, catalog.sync_error) == ("After the outage", 0, "")
+
+
+def test_with_qwoty_down_the_worker_holds_its_pushes_back_and_sends_them_all_once_it_answers(pulled, settings):
+    settings.QWOTY_RETRY_BASE_SECONDS = 0.2
+    settings.QWOTY_CIRCUIT_FAILURES = 3
+    settings.QWOTY_CIRCUIT_MAX_SECONDS = 0.5
+    pulled.faults(outage=True)
+    contacts = list(Contact.objects.order_by("pk")[:20])
+    held = TargetState.objects.filter(target=Target.QWOTY, failing_since__isnull=False)
+    worker = harness.start_worker(threads=4)
+    try:
+        for n, contact in enumerate(contacts):
+            contact_update(contact=contact, user=None, data={"first_name": f"Held {n}"})
+        wait_for(held.exists, 20, "the worker to hold Qwoty back")
+        assert held.get().failing_reason == "Service unavailable (HTTP 503)"
+        calls = len(pulled.received("PATCH"))
+        time.sleep(3)
+        # One probe at a time, 0.1-0.2 s, then 0.2-0.4 s, then 0.25-0.5 s apart: at most 13 in 3 s. Without the
+        # circuit each of the 20 records would be retried about every 0.2-0.8 s: some 80 calls.
+        probes = len(pulled.received("PATCH")) - calls
+        assert 1 <= probes <= 13
+        waiting = Contact.objects.filter(pk__in=[c.pk for c in contacts])
+        assert set(waiting.values_list("sync_status", flat=True)) <= {SyncStatus.PENDING, SyncStatus.PUSHING}
+        assert DBTaskResult.objects.filter(status="READY").count() >= 10  # they wait in the queue, unclaimed
+
+        pulled.faults(outage=False)
+        wait_for(lambda: not waiting.exclude(sync_status=SyncStatus.SYNCED).exists(), 20, "every contact pushed")
+        wait_for(lambda: not held.exists(), 5, "Qwoty taken again")
+    finally:
+        harness.stop(worker)
+    assert harness.differences_with_upstream() == []
+    failed = PushAttempt.objects.filter(target=Target.QWOTY).exclude(error_kind="").count()
+    assert failed <= 3 + 2 * 4 + probes + 1  # the opening failures, those claimed with them, the probes
+
+
+def test_a_secondary_target_down_is_held_back_alone_and_its_mark_cleared_once_another_worker_gets_through(pulled):
+    contacts = list(Contact.objects.order_by("pk")[:10])
+    for contact in contacts:
+        link_save(link=new_link(contact, "prioticket"), user=None)
+    unreachable = "http://127.0.0.1:9/prioticket/v3"  # the discard port: connection refused
+    held = TargetState.objects.filter(target=Target.PRIOTICKET, failing_since__isnull=False)
+    worker = harness.start_worker(threads=4, PRIOTICKET_API_URL=unreachable, QWOTY_CIRCUIT_MAX_SECONDS=60)
+    try:
+        for contact in contacts:
+            contact_update(contact=contact, user=None, data={"first_name": "Linked"})
+        wait_for(held.exists, 20, "the worker to hold Prioticket back")
+        # Qwoty is up: its pushes go on while Prioticket's wait.
+        wait_for(lambda: harness.differences_with_upstream() == [], 20, "the contacts in Qwoty")
+        calls = PushAttempt.objects.filter(target=Target.PRIOTICKET).count()
+        assert calls <= 5 + 2 * 4  # the opening failures and those claimed with them; no probe within a minute
+    finally:
+        harness.stop(worker)
+    assert not TargetState.objects.filter(target=Target.QWOTY, failing_since__isnull=False).exists()
+
+    worker = harness.start_worker(threads=4)  # a worker that reaches Prioticket: its circuit starts closed
+    try:
+        assert harness.wait_until_all_synced(timeout=60), f"{harness.unsynced_count()} records or links not synced"
+    finally:
+        harness.stop(worker)
+    assert harness.link_differences(pulled) == []
+    assert held.exists()  # the first worker stopped holding it back without being told it answers again...
+    recovery.sweep()
+    assert not held.exists()  # ...so the sweep clears the mark, seeing pushes to it go through since

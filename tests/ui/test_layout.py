@@ -38,6 +38,20 @@ def test_banner_says_when_pushing_is_paused_and_why(client):
     assert "Qwoty refused our token" in html
 
 
+def test_banner_says_when_a_target_is_not_answering_and_why(client):
+    since = timezone.now()
+    TargetState.objects.create(
+        target=Target.KOYWE, failing_since=since, failing_reason="Connection refused by koywe.example"
+    )
+    client.force_login(factories.support_user())
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "Koywe is not answering." in html
+    assert "Connection refused by koywe.example" in html
+    assert "Pushing to Koywe is paused." not in html
+    TargetState.objects.filter(target=Target.KOYWE).update(failing_since=None, failing_reason="")
+    assert "is not answering" not in client.get(reverse("dashboard")).content.decode()
+
+
 def test_banner_counts_failed_records(client):
     for catalog in factories.CatalogFactory.create_batch(2):
         Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.FAILED, sync_error="Invalid")

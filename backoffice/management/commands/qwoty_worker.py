@@ -127,14 +127,17 @@ class Command(BaseCommand):
         connection.close()
 
 
-def _write_and_claim(done: list[DBTaskResult], queues: list[str], worker_id: str, *, limit: int, circuits):
+def _write_and_claim(
+    done: list[DBTaskResult], queues: list[str], worker_id: str, *, limit: int, circuits: circuit.Circuits | None = None
+):
     """Write the results of `done`, then mark up to `limit` ready tasks as ours, in one transaction: one task of each
-    held target whose probe is due, then a batch of the others' tasks.
+    held target whose probe is due, then a batch of the others' tasks (all of them without `circuits`).
 
     Returns the tasks claimed, or None when the database was busy (nothing written: try again).
     No transaction at all when there is nothing to write and no task is ready.
     """
     now = timezone.now()
+    circuits = circuits or circuit.Circuits()
     held, probes = circuits.held(), circuits.probes_due()
     if not done and not _ready(queues, now, limit=1, exists=True, held=tuple(t for t in held if t not in probes)):
         return []
