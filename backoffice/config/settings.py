@@ -194,7 +194,8 @@ QWOTY_READ_TIMEOUT = env.float("QWOTY_READ_TIMEOUT", default=10.0)
 QWOTY_RETRY_BASE_SECONDS = env.float("QWOTY_RETRY_BASE_SECONDS", default=0.5)
 QWOTY_RETRY_MAX_SECONDS = env.float("QWOTY_RETRY_MAX_SECONDS", default=300.0)
 # A worker holds a target's pushes back after this many calls in a row failed as a target that is down fails
-# (sync/circuit.py), and lets one through now and then: after QWOTY_RETRY_BASE_SECONDS, doubling up to this cap.
+# (sync/circuit.py), and lets one through now and then: after QWOTY_RETRY_BASE_SECONDS, doubling up to this cap
+# (or QWOTY_RETRY_MAX_SECONDS if less).
 QWOTY_CIRCUIT_FAILURES = env.int("QWOTY_CIRCUIT_FAILURES", default=5)
 QWOTY_CIRCUIT_MAX_SECONDS = env.float("QWOTY_CIRCUIT_MAX_SECONDS", default=30.0)
 if QWOTY_CIRCUIT_FAILURES < 1 or QWOTY_CIRCUIT_MAX_SECONDS <= 0:

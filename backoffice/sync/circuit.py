@@ -4,9 +4,10 @@ With a target down every push fails at once and is retried with backoff, and eac
 attempt and a retry task: write transactions that, on SQLite, make the staff's saves wait for the write lock. So
 after QWOTY_CIRCUIT_FAILURES calls in a row failed as a target that is down fails (5xx, 429, timeout, connection
 refused or reset: `UpstreamError.retryable`), the worker stops taking that target's push tasks. They stay READY in
-the queue and their rows pending: the outbox is unchanged, the sweep and resume work as before. One task is let
-through now and then (a probe), after a backoff from QWOTY_RETRY_BASE_SECONDS up to QWOTY_CIRCUIT_MAX_SECONDS (or
-the target's Retry-After); the first call it answers closes the circuit and the held tasks run in queue order.
+the queue and their rows pending: the outbox is unchanged, the sweep and resume work as before (the sweep queues no
+duplicates of them). One task is let through now and then (a probe), after a backoff from QWOTY_RETRY_BASE_SECONDS
+up to QWOTY_CIRCUIT_MAX_SECONDS or QWOTY_RETRY_MAX_SECONDS, whichever is less (or the target's Retry-After); the
+first call it answers closes the circuit, and the held tasks run in queue order.
 
 Only the dispatcher's thread uses a circuit (it reads the reports of the pushes that ended), so there is no lock.
 """
@@ -85,7 +86,8 @@ class Circuit:
             self.failed_probes,
             retry_after=getattr(failure, "retry_after", None),
             base=settings.QWOTY_RETRY_BASE_SECONDS,
-            cap=settings.QWOTY_CIRCUIT_MAX_SECONDS,
+            # Never longer than a record's own retry would wait: holding a target back must not slow its recovery.
+            cap=min(settings.QWOTY_CIRCUIT_MAX_SECONDS, settings.QWOTY_RETRY_MAX_SECONDS),
         )
         self.probe_at = self.clock() + delay
 

@@ -115,6 +115,15 @@ def test_retry_after_holds_the_target_that_long_up_to_the_cap():
     assert circuit.probe_at - clock.now == pytest.approx(8)
 
 
+def test_a_target_is_never_held_longer_than_a_record_would_wait_for_its_retry(settings):
+    settings.QWOTY_RETRY_MAX_SECONDS = 2.0
+    clock = Clock()
+    circuit = Circuit("qwoty", clock=clock)
+    for _ in range(3):
+        circuit.reported(UpstreamRateLimited("Too many requests", retry_after=3600))
+    assert circuit.probe_at - clock.now == pytest.approx(2)
+
+
 def test_circuits_hold_each_target_on_its_own_and_say_what_changed():
     clock = Clock()
     circuits = Circuits(clock=clock)
