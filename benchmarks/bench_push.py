@@ -101,11 +101,14 @@ def main() -> int:
         saves_down, saves_up = [], []
         block = args.save_samples // SAVE_BLOCKS
         phase_cpu = {"down": 0.0, "up": 0.0}  # the workers' CPU while the saves are timed, each upstream state
+        calls_down = 0  # PATCHes tried while Qwoty was down: the circuit's probes, and those that opened it
         for _ in range(SAVE_BLOCKS):
             sandbox.faults(outage=True)
+            calls_before = len(sandbox.received("PATCH"))
             before = sum(harness.cpu_seconds(w.pid) for w in workers)
             saves_down += paced_edits(block, args.save_rate)
             phase_cpu["down"] += sum(harness.cpu_seconds(w.pid) for w in workers) - before
+            calls_down += len(sandbox.received("PATCH")) - calls_before
             sandbox.faults(outage=False, latency_ms=args.latency_ms)
             recovery.resume_target()
             _reset_backoff(mirrors)  # the outage's retries are due now: edits to them push again at once
@@ -174,7 +177,7 @@ def main() -> int:
         f"save p95 at {args.save_rate:g} saves/s, {len(saves_up)} saves each: upstream at {args.latency_ms} ms "
         f"{up95:.2f} ms, upstream down {down95:.2f} ms; p50 {p(saves_up, 50) * ms:.2f} and "
         f"{p(saves_down, 50) * ms:.2f} ms; the worker's CPU meanwhile {phase_cpu['up']:.1f}s and "
-        f"{phase_cpu['down']:.1f}s"
+        f"{phase_cpu['down']:.1f}s; {calls_down} PATCHes tried while Qwoty was down, for {len(saves_down)} edits"
     )
     worker_cpu = sum(seconds for name, seconds in cpu.items() if name.startswith("worker"))
     print(

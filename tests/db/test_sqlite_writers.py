@@ -86,3 +86,19 @@ def test_a_writer_that_cannot_have_the_lock_in_time_gets_database_is_locked(lock
     with transaction.atomic():  # nothing was left held by the failed attempt
         Catalog.objects.update(name="After")
     assert not lock.locked()
+
+
+@pytest.mark.django_db
+def test_placeholders_are_converted_once_per_statement_and_as_django_converts_them():
+    from backoffice.db.sqlite.base import _qmark
+
+    _qmark.cache_clear()
+    sql = "SELECT %s, '100%%', COUNT(*) FROM catalogs_catalog WHERE name LIKE %s"
+    for _ in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, ["a", "%x%"])
+            assert cursor.fetchone() == ("a", "100%", 0)
+    assert (_qmark.cache_info().misses, _qmark.cache_info().hits) == (1, 2)
+    with connection.cursor() as cursor:  # named parameters ("pyformat") are Django's conversion, untouched
+        cursor.execute("SELECT %(first)s, %(first)s", {"first": 7})
+        assert cursor.fetchone() == (7, 7)
