@@ -40,7 +40,7 @@ def main() -> int:
     from django.db.models.signals import post_save
 
     from backoffice.sync import mirror as mirrors
-    from backoffice.sync import push, recovery
+    from backoffice.sync import push, targets
     from backoffice.sync.context import applying_upstream
     from backoffice.sync.edits import record_update
     from backoffice.sync.qwoty import QwotyClient
@@ -110,7 +110,7 @@ def main() -> int:
             phase_cpu["down"] += sum(harness.cpu_seconds(w.pid) for w in workers) - before
             calls_down += len(sandbox.received("PATCH")) - calls_before
             sandbox.faults(outage=False, latency_ms=args.latency_ms)
-            recovery.resume_target()
+            targets.resume()
             _reset_backoff(mirrors)  # the outage's retries are due now: edits to them push again at once
             before = sum(harness.cpu_seconds(w.pid) for w in workers)
             saves_up += paced_edits(block, args.save_rate)
@@ -131,7 +131,7 @@ def main() -> int:
         worker_ready = harness.wait_until_no_task_ready(timeout=60)  # it has seen the pause: it is up and idle
         cpu_before_alone = harness.cpu_seconds(worker.pid)
         started = time.perf_counter()
-        recovery.resume_target()
+        targets.resume()
         drained_alone = harness.wait_until_all_synced(timeout=300, poll=0.05)
         alone_seconds = time.perf_counter() - started
         alone_cpu = harness.cpu_seconds(worker.pid) - cpu_before_alone

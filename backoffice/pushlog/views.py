@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from backoffice.accounts import permissions as p
 from backoffice.accounts.permissions import staff_view
 from backoffice.records import KINDS
-from backoffice.sync import links, push, recovery, targets
+from backoffice.sync import links, push, targets
 from backoffice.sync.conflicts import KEEP_LOCAL, KEEP_UPSTREAM, resolve_conflict
 from backoffice.sync.http.errors import UpstreamError
 from backoffice.sync.models import Target
@@ -93,7 +93,7 @@ def resume(request: HtmxHttpRequest):
     if not targets.target_state(target).paused:
         messages.info(request, f"Pushing to {label} was not paused.")
         return _back(request)
-    queued = recovery.resume_target(target)
+    queued = targets.resume(target)
     messages.success(request, f"Pushing to {label} resumed; {queued} pending push{'es' if queued != 1 else ''} queued.")
     return _back(request)
 

@@ -21,9 +21,6 @@ from .models import PushAttempt, SyncStatus, TargetState
 from .targets import mark_failing, resume, target_state
 from .task_errors import secrets_redacted
 
-# Resume a target; returns how many of its pending rows were queued.
-resume_target = resume
-
 
 @dataclass(frozen=True)
 class Rows:

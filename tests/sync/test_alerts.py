@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from backoffice.sync import alerts, push, recovery
+from backoffice.sync import alerts, push, recovery, targets
 from backoffice.sync.http.errors import UpstreamUnavailable
 from backoffice.sync.models import Alert, AlertNotice, PushAttempt, SyncStatus, Target, TargetState
 from backoffice.sync.targets import mark_failing, pause_target
@@ -100,7 +100,7 @@ def test_refused_prioticket_credentials_are_told_as_prioticket_paused_then_recov
     assert alerts.evaluate(now=start + SWEEP_EVERY) == []
 
     settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
-    recovery.resume_target(Target.PRIOTICKET)
+    targets.resume(Target.PRIOTICKET)
     drain()
     notices = alerts.evaluate(now=start + timedelta(minutes=12))
     assert subjects(notices) == ["Prioticket recovered after 12 min: pushing resumed"]

@@ -184,7 +184,7 @@ def test_refused_client_credentials_pause_prioticket_only(contact, drain, staff,
     assert Contact.objects.get(pk=contact.pk).sync_status == SyncStatus.SYNCED
 
     settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
-    assert recovery.resume_target(Target.PRIOTICKET) == 1
+    assert targets.resume(Target.PRIOTICKET) == 1
     drain()
     link.refresh_from_db()
     assert link.sync_status == SyncStatus.SYNCED
@@ -410,7 +410,7 @@ def test_refused_credentials_ask_for_a_token_once_and_a_wrong_token_url_pauses(c
 
     settings.PRIOTICKET_CLIENT_SECRET = PRIOTICKET_CLIENT_SECRET
     settings.PRIOTICKET_TOKEN_URL = settings.PRIOTICKET_TOKEN_URL.replace("/token", "/nope")
-    recovery.resume_target(Target.PRIOTICKET)
+    targets.resume(Target.PRIOTICKET)
     drain()
     assert targets.target_state(Target.PRIOTICKET).paused
     assert "check the Prioticket settings" in targets.target_state(Target.PRIOTICKET).paused_reason
