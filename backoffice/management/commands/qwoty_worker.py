@@ -31,7 +31,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from traceback import format_exception
 
 from django.conf import settings
@@ -94,7 +94,7 @@ class Command(BaseCommand):
         places = Places(capacity=2 * threads)  # the running pushes and one batch waiting behind them
         finished: queue.SimpleQueue[DBTaskResult] = queue.SimpleQueue()
         unwritten: list[DBTaskResult] = []
-        submitted: dict[Future, DBTaskResult] = {}
+        waiting: set[DBTaskResult] = set()  # claimed, not started yet: given back to the queue on the way out
         circuits = circuit.Circuits()
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="push") as pool:
             while running.is_set():
@@ -103,7 +103,6 @@ class Command(BaseCommand):
                 ended = _take_all(finished)
                 _follow(circuits, ended)
                 unwritten.extend(ended)
-                submitted = {future: task for future, task in submitted.items() if not future.done()}
                 try:
                     tasks = _write_and_claim(unwritten, queues, worker_id, limit=threads, circuits=circuits)
                 except DatabaseError:
@@ -118,12 +117,13 @@ class Command(BaseCommand):
                     continue
                 places.take(len(tasks))
                 for task in tasks:
-                    submitted[pool.submit(_run, task, finished, places)] = task
+                    waiting.add(task)
+                    pool.submit(_run, task, finished, places, waiting)
             self.stdout.write("qwoty_worker: stopping after the pushes in flight")
             # The batch waiting for a thread goes back to the queue, for this worker's successor.
             pool.shutdown(wait=True, cancel_futures=True)
         _write_each([*unwritten, *_take_all(finished)])
-        _give_back([task for future, task in submitted.items() if future.cancelled()], worker_id)
+        _give_back(list(waiting), worker_id)
         connection.close()
 
 
@@ -308,8 +308,10 @@ class Places:
                 self._changed.notify()
 
 
-def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places) -> None:
+def _run(db_task: DBTaskResult, finished: queue.SimpleQueue, places: Places, waiting: set | None = None) -> None:
     """Run one task as `Worker.run_task` does, but leave writing its result to the dispatcher."""
+    if waiting is not None:
+        waiting.discard(db_task)  # started: no longer the dispatcher's to give back
     try:
         result = _task_result(db_task)
         task = result.task
