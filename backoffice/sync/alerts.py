@@ -29,6 +29,7 @@ from backoffice.accounts.roles import MANAGERS
 from backoffice.redaction import redact
 
 from . import upstream
+from .circuit import longest_hold
 from .models import Alert, AlertNotice, AlertState, NoticeKind, PushAttempt, SyncStatus, Target, TargetState
 
 logger = logging.getLogger(__name__)
@@ -207,11 +208,11 @@ def _held_change(held: TargetState, now: datetime) -> Change:
     waiting = _pushes(_waiting(held.target))
     return Change(
         NoticeKind.RAISED,
-        f"{label} is not answering since {_clock(held.failing_since)}, {waiting} waiting",
+        f"{label} is unavailable since {_clock(held.failing_since)}, {waiting} waiting",
         _text(
-            f"{label} has not answered our pushes since {_clock(held.failing_since)}: {held.failing_reason}.",
-            f"{waiting} waiting. The worker holds them back and tries one now and then (every "
-            f"{settings.QWOTY_CIRCUIT_MAX_SECONDS:g} s at the longest); they are sent once it answers.",
+            f"{label} has failed every push since {_clock(held.failing_since)}: {held.failing_reason}.",
+            f"{waiting} waiting. The worker holds them back and tries one now and then (every {longest_hold():g} s "
+            "at the longest); they are sent once it answers.",
             f"The calls: {_link('sync:attempt-list')}?target={held.target}&outcome=error",
         ),
         AlertState.RAISED,

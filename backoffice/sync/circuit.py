@@ -86,10 +86,15 @@ class Circuit:
             self.failed_probes,
             retry_after=getattr(failure, "retry_after", None),
             base=settings.QWOTY_RETRY_BASE_SECONDS,
-            # Never longer than a record's own retry would wait: holding a target back must not slow its recovery.
-            cap=min(settings.QWOTY_CIRCUIT_MAX_SECONDS, settings.QWOTY_RETRY_MAX_SECONDS),
+            cap=longest_hold(),
         )
         self.probe_at = self.clock() + delay
+
+
+def longest_hold() -> float:
+    """The longest wait between two probes: never longer than a record's own retry would wait (holding a target
+    back must not slow its recovery)."""
+    return min(settings.QWOTY_CIRCUIT_MAX_SECONDS, settings.QWOTY_RETRY_MAX_SECONDS)
 
 
 class Circuits:

@@ -156,8 +156,8 @@ def test_a_target_a_worker_holds_back_is_told_once_held_for_the_set_minutes_then
     since = TargetState.objects.get(target=Target.QWOTY).failing_since
     assert alerts.evaluate(now=start + timedelta(minutes=1.5)) == []
     notices = alerts.evaluate(now=since + timedelta(minutes=2))
-    assert subjects(notices) == [f"Qwoty is not answering since {alerts._clock(since)}, 1 push waiting"]
-    assert "has not answered our pushes since" in notices[0].body
+    assert subjects(notices) == [f"Qwoty is unavailable since {alerts._clock(since)}, 1 push waiting"]
+    assert "has failed every push since" in notices[0].body
     assert ": Service unavailable (HTTP 503)." in notices[0].body
     assert "every 30 s at the longest" in notices[0].body
     assert [message.subject for message in mailoutbox] == [f"[Qwoty back office] {subjects(notices)[0]}"]

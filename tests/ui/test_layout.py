@@ -45,11 +45,11 @@ def test_banner_says_when_a_target_is_not_answering_and_why(client):
     )
     client.force_login(factories.support_user())
     html = client.get(reverse("dashboard")).content.decode()
-    assert "Koywe is not answering." in html
+    assert "Koywe is unavailable." in html
     assert "Connection refused by koywe.example" in html
     assert "Pushing to Koywe is paused." not in html
     TargetState.objects.filter(target=Target.KOYWE).update(failing_since=None, failing_reason="")
-    assert "is not answering" not in client.get(reverse("dashboard")).content.decode()
+    assert "is unavailable" not in client.get(reverse("dashboard")).content.decode()
 
 
 def test_banner_counts_failed_records(client):
