@@ -24,6 +24,16 @@ def circuit_settings(settings):
     settings.QWOTY_CIRCUIT_MAX_SECONDS = 8.0
 
 
+def opened(failure=DOWN) -> tuple[Clock, Circuit]:
+    """A circuit just opened by three failures in a row, and its clock."""
+    clock = Clock()
+    circuit = Circuit("qwoty", clock=clock)
+    for _ in range(3):
+        circuit.reported(failure)
+    assert circuit.open
+    return clock, circuit
+
+
 def test_it_opens_after_the_set_number_of_failures_in_a_row_and_an_answer_between_resets_the_count():
     circuit = Circuit("qwoty", clock=Clock())
     assert [circuit.reported(DOWN), circuit.reported(DOWN), circuit.reported(None)] == [None, None, None]
@@ -68,10 +78,7 @@ def test_an_open_circuit_lets_one_probe_through_after_a_backoff_that_grows_up_to
 
 
 def test_failures_of_pushes_already_in_flight_do_not_push_the_probe_back():
-    clock = Clock()
-    circuit = Circuit("qwoty", clock=clock)
-    for _ in range(3):
-        circuit.reported(DOWN)
+    _, circuit = opened()
     probe_at = circuit.probe_at
     for _ in range(10):
         circuit.reported(DOWN)
@@ -79,10 +86,7 @@ def test_failures_of_pushes_already_in_flight_do_not_push_the_probe_back():
 
 
 def test_a_probe_that_made_no_call_lets_the_next_task_through_at_once():
-    clock = Clock()
-    circuit = Circuit("qwoty", clock=clock)
-    for _ in range(3):
-        circuit.reported(DOWN)
+    clock, circuit = opened()
     clock.now += 10
     circuit.start_probe()
     circuit.end_probe()  # its record had nothing to send
@@ -90,10 +94,7 @@ def test_a_probe_that_made_no_call_lets_the_next_task_through_at_once():
 
 
 def test_the_first_answer_closes_it():
-    clock = Clock()
-    circuit = Circuit("qwoty", clock=clock)
-    for _ in range(3):
-        circuit.reported(DOWN)
+    clock, circuit = opened()
     clock.now += 10
     circuit.start_probe()
     assert circuit.reported(None) == CLOSED
@@ -104,10 +105,7 @@ def test_the_first_answer_closes_it():
 
 
 def test_retry_after_holds_the_target_that_long_up_to_the_cap():
-    clock = Clock()
-    circuit = Circuit("qwoty", clock=clock)
-    for _ in range(3):
-        circuit.reported(UpstreamRateLimited("Too many requests", retry_after=5))
+    clock, circuit = opened(UpstreamRateLimited("Too many requests", retry_after=5))
     assert circuit.probe_at - clock.now == pytest.approx(5)
     clock.now = circuit.probe_at
     circuit.start_probe()
@@ -117,10 +115,7 @@ def test_retry_after_holds_the_target_that_long_up_to_the_cap():
 
 def test_a_target_is_never_held_longer_than_a_record_would_wait_for_its_retry(settings):
     settings.QWOTY_RETRY_MAX_SECONDS = 2.0
-    clock = Clock()
-    circuit = Circuit("qwoty", clock=clock)
-    for _ in range(3):
-        circuit.reported(UpstreamRateLimited("Too many requests", retry_after=3600))
+    clock, circuit = opened(UpstreamRateLimited("Too many requests", retry_after=3600))
     assert circuit.probe_at - clock.now == pytest.approx(2)
 
 
