@@ -7,6 +7,7 @@ overwrite on PUT, so there is no field diff: a change bumps the link's `version`
 version moved while in flight is sent again. A body the target already holds is not sent twice.
 """
 
+import functools
 import logging
 import time
 from urllib.parse import urlencode
@@ -106,13 +107,7 @@ def target_resumed(sender, **kwargs) -> int:
 
 def enqueue_pending(target: str) -> int:
     """Queue every pending link of a target (it was paused); returns how many."""
-    connector = connectors.get(target)
-    ids = list(connector.model.objects.filter(sync_status=SyncStatus.PENDING).values_list("pk", flat=True))
-    with transaction.atomic():
-        connector.model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=timezone.now())
-        for pk in ids:
-            enqueue(target, pk)
-    return len(ids)
+    return queue.queue_pending(connectors.get(target).model, functools.partial(enqueue, target))
 
 
 # -- worker side -------------------------------------------------------------------------------------

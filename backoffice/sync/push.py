@@ -335,16 +335,10 @@ def _attempt(mirror, record, client, body, started, *, status=None, response_bod
 
 def enqueue_pending() -> int:
     """Queue every pending record of every resource; returns how many."""
-    count = 0
-    now = timezone.now()
-    for mirror in mirrors.all_mirrors():
-        ids = list(mirror.model.objects.filter(sync_status=SyncStatus.PENDING).values_list("pk", flat=True))
-        with transaction.atomic():
-            mirror.model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=now)
-            for pk in ids:
-                enqueue_push(mirror.resource, pk)
-        count += len(ids)
-    return count
+    return sum(
+        queue.queue_pending(mirror.model, functools.partial(enqueue_push, mirror.resource))
+        for mirror in mirrors.all_mirrors()
+    )
 
 
 def target_resumed(sender, **kwargs) -> int:

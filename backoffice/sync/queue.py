@@ -12,9 +12,13 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import connections, transaction
+from django.db.models import Model, Q
+from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
+
+from .models import SyncStatus
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +34,17 @@ def enqueue(task, *args, run_after=None) -> None:
         task.enqueue(*args)
     else:
         transaction.on_commit(partial(_enqueue_committed, task, args))
+
+
+def queue_pending(model: type[Model], enqueue, *among: Q) -> int:
+    """Queue every pending row of `model` (of those `among` selects) with `enqueue(pk)`, made due now, in one
+    transaction; returns how many. A row pushed meanwhile costs at most a duplicate task: the claim is conditional."""
+    with transaction.atomic():
+        ids = list(model.objects.filter(*among, sync_status=SyncStatus.PENDING).values_list("pk", flat=True))
+        model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=timezone.now())
+        for pk in ids:
+            enqueue(pk)
+    return len(ids)
 
 
 def _next_whole_second(moment: datetime) -> datetime:

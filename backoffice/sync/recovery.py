@@ -18,6 +18,7 @@ from django_tasks import task
 from . import alerts, connectors, links, push
 from . import mirror as mirrors
 from .models import PushAttempt, SyncStatus, TargetState
+from .queue import queue_pending
 from .targets import mark_failing, resume, target_state
 from .task_errors import secrets_redacted
 
@@ -59,10 +60,11 @@ def sweep() -> dict:
     held = held_targets()
     for rows in owed_rows():
         counts[f"stale{rows.suffix}"] += _requeue_stale(rows, stale)
-        # Pending with no due time: its task may have died with a worker before the claim; queuing it again costs
-        # at most a duplicate task (the claim is conditional), and sets a due time.
+        # Pending and overdue (or with no due time: its task may have died with a worker before the claim): queued
+        # again and made due now, so a long queue is not queued again at every sweep.
         if rows.target not in held:
-            counts[f"overdue{rows.suffix}"] += _requeue_overdue(rows, stale)
+            overdue = Q(next_push_at__lt=stale) | Q(next_push_at__isnull=True)
+            counts[f"overdue{rows.suffix}"] += queue_pending(rows.model, rows.enqueue, overdue)
     if target_state().paused and push.upstream_accepts_token():
         counts["resumed"] = resume()
     counts["alerts"] = len(alerts.evaluate())
@@ -103,19 +105,3 @@ def _requeue_stale(rows: Rows, stale) -> int:
                 count += 1
                 rows.enqueue(pk)
     return count
-
-
-def _requeue_overdue(rows: Rows, stale) -> int:
-    """Pending rows overdue since before `stale` (or with no due time): their task was lost. Queued again."""
-    model = rows.model
-    with transaction.atomic():
-        ids = list(
-            model.objects.filter(
-                Q(next_push_at__lt=stale) | Q(next_push_at__isnull=True), sync_status=SyncStatus.PENDING
-            ).values_list("pk", flat=True)
-        )
-        # Touch next_push_at so a long queue is not re-queued at every sweep.
-        model.objects.filter(pk__in=ids, sync_status=SyncStatus.PENDING).update(next_push_at=timezone.now())
-        for pk in ids:
-            rows.enqueue(pk)
-    return len(ids)
