@@ -41,7 +41,7 @@ class Circuit:
         self.target = target
         self.clock = clock
         self.failures = 0  # calls in a row that failed
-        self.failed_probes = 0
+        self.holds = 0  # times held back since it opened, the opening included: the backoff's step
         self.probe_at: float | None = None  # set while open
         self.probing = False  # a probe is running: no other until it reports
 
@@ -67,7 +67,7 @@ class Circuit:
             self.failures = 0
             if not self.open:
                 return None
-            self.failed_probes, self.probe_at, self.probing = 0, None, False
+            self.holds, self.probe_at, self.probing = 0, None, False
             return CLOSED
         self.failures += 1
         if self.open:
@@ -80,10 +80,10 @@ class Circuit:
         return OPENED
 
     def _hold(self, failure: UpstreamError) -> None:
-        self.failed_probes += 1
+        self.holds += 1
         self.probing = False
         delay = backoff_delay(
-            self.failed_probes,
+            self.holds,
             retry_after=getattr(failure, "retry_after", None),
             base=settings.QWOTY_RETRY_BASE_SECONDS,
             cap=longest_hold(),
