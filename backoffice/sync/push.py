@@ -33,6 +33,7 @@ from .context import applying_upstream
 from .hooks import record_changed
 from .models import PushAttempt, SyncStatus, stored_response
 from .targets import (
+    FAILED,
     NOTHING_TO_SEND,
     PAUSED,
     PUSHED,
@@ -288,8 +289,19 @@ def _record_error(mirror, record, exc: UpstreamError, attempt: PushAttempt, then
     statements.insert(attempt)
     if then.outcome == PAUSED:
         pause_target(f"Qwoty refused our token: {exc.message} (HTTP {exc.status}). Pushing is paused.")
+    # Locked until this transaction ends, so a staff edit either came before (its version is read here) or waits
+    # and then finds the record out of `pushing` (and queues its own push).
+    now = statements.select_for_update(type(record), record.pk, ("sync_status", "pushing_since", "version"))
+    if now is None or (now["sync_status"], now["pushing_since"]) != (SyncStatus.PUSHING, record.pushing_since):
+        return  # written late (the worker's round), and the sweep gave the record to another push meanwhile
+    if then.outcome == PAUSED:
         # Not the record's fault: it waits, pending, for the token to be fixed.
         _set_state(record, SyncStatus.PENDING, error=then.error)
+    elif then.outcome == FAILED and now["version"] != record.version:
+        # Edited while the refused call was out: the newer values may be what Qwoty takes, so they are sent now (the
+        # refusal stays in the record's push history). Left failed, they would wait for a staff retry.
+        _set_state(record, SyncStatus.PENDING, attempts=0, error="", next_push_at=timezone.now())
+        enqueue_push(mirror.resource, record.pk)
     elif then.outcome == RETRYING:
         _set_state(record, SyncStatus.PENDING, attempts=then.attempts, error=then.error, next_push_at=then.retry_at)
         enqueue_push(mirror.resource, record.pk, run_after=then.retry_at)

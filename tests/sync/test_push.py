@@ -1,6 +1,7 @@
 """The push layer end to end: staff edit → post_save → queue → real worker → sandbox PATCH."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backoffice.audit.models import Change
-from backoffice.sync import push, recovery, statements, targets
+from backoffice.sync import push, recovery, reports, statements, targets
 from backoffice.sync.edits import StaleEdit
 from backoffice.sync.http.errors import UpstreamUnavailable
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
@@ -315,9 +316,10 @@ def test_a_refused_token_pauses_pushing_without_a_retry_storm_then_resumes(pulle
     }
 
 
-def push_with_an_edit_in_flight(sandbox, resource: str, record_id, edit) -> None:
-    """push_now, with `edit()` made while its PATCH is on the wire (the sandbox answers slowly)."""
-    sandbox.faults(latency_ms=600)
+def push_with_an_edit_in_flight(sandbox, resource: str, record_id, edit, **faults) -> None:
+    """push_now, with `edit()` made while its PATCH is on the wire (the sandbox answers slowly, and as `faults`
+    say)."""
+    sandbox.faults(latency_ms=600, **faults)
     worker = threading.Thread(target=push.push_now, args=(resource, record_id))
     worker.start()
     for _ in range(100):  # wait until the PATCH is on the wire
@@ -346,6 +348,56 @@ def test_an_edit_made_while_the_patch_is_in_flight_is_kept_and_pushed_next(pulle
     assert [p["body"] for p in patches(pulled)] == [{"name": "In flight"}, {"reference": "EDITED-MEANWHILE"}]
     catalog.refresh_from_db()
     assert catalog.sync_status == SyncStatus.SYNCED
+
+
+def test_an_edit_made_while_a_refused_patch_is_in_flight_is_sent_not_left_failed(pulled, drain, staff):
+    """The fix staff type while Qwoty refuses the value they had saved: sent, not parked behind the refusal."""
+    contact = Contact.objects.first()
+    contact_update(contact=contact, user=staff, data={"email": "taken@example.com"})
+    push_with_an_edit_in_flight(
+        pulled,
+        "contacts",
+        contact.pk,
+        lambda: contact_update(contact=contact, user=staff, data={"email": "fixed@example.com"}),
+        script=[{"status": 422, "error": "email is already used"}],
+    )
+    contact.refresh_from_db()
+    assert (contact.sync_status, contact.sync_error, contact.push_attempts) == (SyncStatus.PENDING, "", 0)
+    assert PushAttempt.objects.get(record_id=contact.pk).error_message == "email is already used"  # in its history
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"email": "taken@example.com"}, {"email": "fixed@example.com"}]
+    contact.refresh_from_db()
+    assert contact.sync_status == SyncStatus.SYNCED
+    assert upstream(pulled, "contacts", contact.pk)["email"] == "fixed@example.com"
+
+
+def test_a_refusal_without_an_edit_in_flight_still_fails_the_record(pulled, drain, staff):
+    contact = Contact.objects.first()
+    contact_update(contact=contact, user=staff, data={"email": "taken@example.com"})
+    push_with_an_edit_in_flight(
+        pulled, "contacts", contact.pk, lambda: None, script=[{"status": 422, "error": "email is already used"}]
+    )
+    contact.refresh_from_db()
+    assert (contact.sync_status, contact.sync_error) == (SyncStatus.FAILED, "email is already used")
+
+
+def test_a_failure_written_after_the_sweep_took_the_record_back_changes_nothing(pulled, staff, settings):
+    """A worker's round can write a failed push's outcome late; if the sweep has given the record to another push
+    by then, that push's state is left alone (the attempt is still stored)."""
+    settings.QWOTY_PUSH_STALE_SECONDS = 0.2
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Late failure"})
+    pulled.faults(script=[{"status": 503}])
+    with reports.reporting() as report:
+        push.push_now("catalogs", catalog.pk)  # failed, its bookkeeping left for the round
+    time.sleep(0.3)
+    recovery.sweep()  # stale: pending again, and claimed by another push
+    assert targets.claim(Catalog, catalog.pk, targets.TARGET)[0] == targets.PUSHING
+    for write in report.writes:
+        transaction.atomic(write)()  # the round, late
+    catalog.refresh_from_db()
+    assert (catalog.sync_status, catalog.push_attempts) == (SyncStatus.PUSHING, 0)
+    assert PushAttempt.objects.filter(record_id=catalog.pk, status=503).count() == 1
 
 
 def test_tax_ids_edited_while_the_patch_is_in_flight_are_kept_and_pushed_next(pulled, drain, staff):
