@@ -11,12 +11,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Model, Q
+from django.db.models import Max, Model, Q
 from django.utils import timezone
 from django_tasks import task
 
 from . import alerts, connectors, links, push
 from . import mirror as mirrors
+from .circuit import longest_hold
+from .http.errors import DOWN_KINDS
 from .models import PushAttempt, SyncStatus, TargetState
 from .queue import queue_pending
 from .targets import mark_failing, resume, target_state
@@ -79,12 +81,18 @@ def sweep_task() -> dict:
 
 
 def held_targets() -> set[str]:
-    """The targets a worker holds back. A mark left by a worker that died holding one is cleared here once a push
-    to the target went through since (another worker's: its circuit was closed)."""
+    """The targets a worker holds back (`circuit.py`), as the marks on their states say. A mark is dropped here once
+    it no longer holds: the target answered a call since (another worker's circuit is closed; a 4xx is an answer
+    too), or no call to it failed as a down target fails for twice the longest a holding worker leaves between two
+    probes' calls, so the worker that set it is gone (killed, or stopped while holding) and its pushes would wait
+    for nobody."""
+    quiet_since = timezone.now() - 2 * timedelta(seconds=longest_hold() + settings.QWOTY_CALL_DEADLINE_SECONDS)
     held = set()
     for state in TargetState.objects.exclude(failing_since=None):
         since = PushAttempt.objects.filter(target=state.target, created_at__gt=state.failing_since)
-        if since.filter(error_kind="").exists():
+        answered = since.filter(status__isnull=False).exclude(error_kind__in=DOWN_KINDS).exists()
+        last_failed = since.filter(error_kind__in=DOWN_KINDS).aggregate(last=Max("created_at"))["last"]
+        if answered or (last_failed or state.failing_since) < quiet_since:
             mark_failing(state.target, None)
         else:
             held.add(state.target)

@@ -45,10 +45,13 @@ def pause_target(reason: str, target: str = TARGET) -> None:
 def mark_failing(target: str, failure: UpstreamError | None) -> None:
     """A worker holds the target's pushes back since now, for `failure` (once: the first worker to do so sets the
     time), or takes them again (`failure` None)."""
-    target_state(target)
+    marked = target_state(target).failing_since is not None  # a plain read: most calls change nothing
     states = TargetState.objects.filter(target=target)
     if failure is None:
-        states.exclude(failing_since=None).update(failing_since=None, failing_reason="")
+        if marked:
+            states.exclude(failing_since=None).update(failing_since=None, failing_reason="")
+        return
+    if marked:
         return
     status = f" (HTTP {failure.status})" if failure.status else ""
     states.filter(failing_since=None).update(failing_since=timezone.now(), failing_reason=f"{failure.message}{status}")

@@ -2,6 +2,7 @@
 
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from django.utils import timezone
 from backoffice.audit.models import Change
 from backoffice.sync import push, recovery, reports, statements, targets
 from backoffice.sync.edits import StaleEdit
-from backoffice.sync.http.errors import UpstreamUnavailable
+from backoffice.sync.http.errors import DOWN_KINDS, UpstreamError, UpstreamUnavailable
 from backoffice.sync.models import PushAttempt, SyncStatus, TargetState
 from backoffice.sync.qwoty import QwotyClient
 from catalogs.models import Catalog
@@ -500,6 +501,70 @@ def test_sweep_does_not_requeue_the_pushes_a_worker_holds_back_for_qwoty(pulled,
     assert recovery.sweep()["overdue"] == 1
     drain()
     assert [p["body"] for p in patches(pulled)] == [{"name": "Held back"}]
+
+
+@pytest.fixture
+def hold_settings(settings):
+    """A holding worker's calls at most 2 x (30 s + 30 s) apart."""
+    settings.QWOTY_CIRCUIT_MAX_SECONDS, settings.QWOTY_RETRY_MAX_SECONDS = 30, 60
+    settings.QWOTY_CALL_DEADLINE_SECONDS = 30
+
+
+def held_back_since(minutes: float) -> None:
+    """A worker held Qwoty back, `minutes` ago."""
+    targets.mark_failing(push.TARGET, UpstreamUnavailable("Service unavailable", status=503))
+    TargetState.objects.filter(target=push.TARGET).update(failing_since=timezone.now() - timedelta(minutes=minutes))
+
+
+def failed_call(**fields) -> PushAttempt:
+    """A stored call to Qwoty (by default one that failed as a down Qwoty fails)."""
+    fields = {"status": 503, "error_kind": UpstreamUnavailable.kind, **fields}
+    return PushAttempt.objects.create(target=push.TARGET, resource="catalogs", record_id=uuid.uuid4(), **fields)
+
+
+def test_the_sweep_drops_a_hold_that_no_failed_call_renewed_and_queues_what_waited(
+    pulled, drain, staff, task_queue, hold_settings
+):
+    """The worker that held Qwoty back was killed: nobody probes, nobody would clear its mark."""
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Held by a dead worker"})
+    task_queue.forget()  # its task died with the worker
+    Catalog.objects.filter(pk=catalog.pk).update(next_push_at=timezone.now() - timedelta(hours=1))
+    held_back_since(minutes=10)
+    failed_call()
+    PushAttempt.objects.update(created_at=timezone.now() - timedelta(seconds=125))
+    assert recovery.sweep()["overdue"] == 1
+    assert not TargetState.objects.get(target=push.TARGET).failing_since
+    drain()
+    assert [p["body"] for p in patches(pulled)] == [{"name": "Held by a dead worker"}]
+
+
+def test_a_hold_renewed_by_a_failed_probe_stands(staff, task_queue, hold_settings):
+    held_back_since(minutes=10)
+    failed_call()
+    PushAttempt.objects.update(created_at=timezone.now() - timedelta(seconds=60))
+    assert recovery.held_targets() == {push.TARGET}
+    held_back_since(minutes=1)  # just held: no probe failed yet
+    PushAttempt.objects.all().delete()
+    assert recovery.held_targets() == {push.TARGET}
+
+
+@pytest.mark.parametrize("answer", [{"status": 200, "error_kind": ""}, {"status": 422, "error_kind": "invalid"}])
+def test_a_hold_is_dropped_once_qwoty_answered_a_call(staff, task_queue, hold_settings, answer):
+    held_back_since(minutes=1)
+    failed_call()
+    failed_call(status=None, error_kind="unsafe_path")  # no call made: says nothing of Qwoty
+    assert recovery.held_targets() == {push.TARGET}
+    failed_call(**answer)  # another worker's push: Qwoty answers
+    assert recovery.held_targets() == set()
+    assert not TargetState.objects.get(target=push.TARGET).failing_since
+
+
+def test_the_kinds_of_a_down_target_are_those_of_the_errors_retried():
+    def family(cls) -> list[type]:
+        return [cls, *(member for sub in cls.__subclasses__() for member in family(sub))]
+
+    assert {cls.kind for cls in family(UpstreamError) if cls.retryable} == DOWN_KINDS
 
 
 def test_request_slots_are_spaced_by_the_rate_limit(settings):

@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from backoffice.management.commands import qwoty_worker
 from backoffice.sync import circuit, reports
 from backoffice.sync.http.errors import UpstreamConnectionError
-from backoffice.sync.models import SyncStatus, Target
+from backoffice.sync.models import SyncStatus, Target, TargetState
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.links import link_save, new_link
@@ -169,3 +169,27 @@ def test_qwoty_worker_claims_no_task_of_a_target_it_holds_back_but_one_probe_whe
     assert DBTaskResult.objects.filter(status="READY").count() == 2
     circuits.feed(reports.Report(target=Target.PRIOTICKET))  # it went through: all of them again
     assert claim() == ["push_link prioticket", "push_link prioticket"]
+
+
+def test_a_failed_probe_marks_the_target_held_again_once_the_sweep_dropped_the_mark():
+    """The sweep drops a mark no failed call renewed for a while (`recovery.held_targets`); a worker still holding
+    the target says so again with its next failed probe."""
+    circuits = circuit.Circuits()
+    down = UpstreamConnectionError("Connection refused")
+
+    def ended(failure=None, *, probe=False) -> DBTaskResult:
+        db_task = DBTaskResult()
+        db_task.report = reports.Report(target=Target.PRIOTICKET, failure=failure)
+        if probe:
+            db_task.probe_of = Target.PRIOTICKET
+            circuits[Target.PRIOTICKET].start_probe()
+        return db_task
+
+    qwoty_worker._follow(circuits, [ended(down) for _ in range(5)])  # QWOTY_CIRCUIT_FAILURES: it opens
+    held = TargetState.objects.filter(target=Target.PRIOTICKET, failing_since__isnull=False)
+    assert held.get().failing_reason == "Connection refused"
+    held.update(failing_since=None, failing_reason="")  # as the sweep drops a stale mark
+    qwoty_worker._follow(circuits, [ended(down, probe=True)])
+    assert held.get().failing_reason == "Connection refused"
+    qwoty_worker._follow(circuits, [ended(probe=True)])
+    assert not held.exists()

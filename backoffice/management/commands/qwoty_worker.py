@@ -195,19 +195,27 @@ def _follow(circuits: circuit.Circuits, ended: list[DBTaskResult]) -> None:
     """Move the circuits by what the pushes that ended say of their targets; a target held back, or taken again,
     is said on its state (the queue page and the alerts read it) and in the log."""
     for db_task in ended:
-        change = circuits.feed(getattr(db_task, "report", None))
+        report = getattr(db_task, "report", None)
+        change = circuits.feed(report)
         if hasattr(db_task, "probe_of"):
             circuits[db_task.probe_of].end_probe()
+            if change is None and report is not None and report.failure is not None:
+                # Still held: said again, in case the sweep dropped the mark (`recovery.held_targets`) meanwhile.
+                _mark_failing(report.target, report.failure)
         if change is None:
             continue
         if change.change == circuit.OPENED:
             logger.warning("Holding back the pushes to %s: %s", change.target, change.failure.message)
         else:
             logger.warning("%s answers again: its pushes resume", change.target)
-        try:
-            targets.mark_failing(change.target, change.failure if change.change == circuit.OPENED else None)
-        except DatabaseError:
-            logger.exception("Could not record that %s is %s", change.target, change.change)
+        _mark_failing(change.target, change.failure if change.change == circuit.OPENED else None)
+
+
+def _mark_failing(target: str, failure) -> None:
+    try:
+        targets.mark_failing(target, failure)
+    except DatabaseError:
+        logger.exception("Could not record that %s is %s", target, "held back" if failure else "taken again")
 
 
 def _mark_running(tasks: list[DBTaskResult], worker_id: str) -> None:

@@ -108,3 +108,9 @@ def error_for_status(status: int, message: str, *, body: str = "", retry_after: 
     if status >= 500:
         return UpstreamUnavailable(message, **kwargs)
     return UpstreamError(message, **kwargs)
+
+
+# What a failed call's stored attempt says when the target failed as one that is down fails (`retryable`).
+DOWN_KINDS = frozenset(
+    cls.kind for cls in (UpstreamRateLimited, UpstreamUnavailable, UpstreamTimeout, UpstreamConnectionError)
+)
