@@ -16,4 +16,4 @@ class RowFilterForm(forms.Form):
         required=False,
         choices=[("", "Changes and errors"), ("change", "Changes"), ("error", "Errors"), ("all", "All rows")],
     )
-    page = forms.IntegerField(required=False, min_value=1)
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)  # past it, an OFFSET no database takes

@@ -318,6 +318,7 @@ class TestPages:
         assert "Léa" not in errors_only
         assert client.get(response["Location"], {"show": "bogus", "page": "-3"}).status_code == 200
         assert "No rows to show here." in client.get(response["Location"], {"page": "40"}).content.decode()
+        assert "Apply 1 change" in client.get(response["Location"], {"page": "9" * 30}).content.decode()  # page 1
 
         errors = b"".join(client.get(reverse("import-errors", args=[job.pk])).streaming_content).decode("utf-8-sig")
         assert list(csv.reader(io.StringIO(errors))) == [
