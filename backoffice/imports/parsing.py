@@ -105,9 +105,10 @@ def rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def unescape(cell: str) -> str:
-    """A cell as typed: our CSV downloads put a quote before a leading formula character (“'+33…”), taken off here."""
+    """A cell as typed: our CSV downloads put a quote before a leading formula character (“'+33…”), and before a
+    value that starts with quotes and then one (`csv_export.spreadsheet_cell`); taken off here."""
     cell = cell.strip()
-    if len(cell) > 1 and cell[0] == "'" and cell[1:].startswith(FORMULA_PREFIXES):
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_PREFIXES):
         return cell[1:]
     return cell
 

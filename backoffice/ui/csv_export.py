@@ -21,8 +21,9 @@ def spreadsheet_cell(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     text = str(value)
-    # Upstream names and staff notes are untrusted: "=HYPERLINK(...)" must stay text in a spreadsheet.
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    # Upstream names and staff notes are untrusted: "=HYPERLINK(...)" must stay text in a spreadsheet. A value that
+    # only looks quoted ("'-' separated") is quoted too, so an import (`imports.parsing.unescape`) reads it back whole.
+    return "'" + text if text.lstrip("'").startswith(FORMULA_PREFIXES) else text
 
 
 class _Echo:

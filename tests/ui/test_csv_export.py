@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from backoffice.imports.parsing import unescape
 from backoffice.ui.csv_export import csv_download, spreadsheet_cell
 
 
@@ -20,6 +21,13 @@ def test_a_cell_starting_with_a_formula_character_is_quoted(hostile):
 @pytest.mark.parametrize("harmless", ["ACME SA", "FR12345678901", "a=b", "x-y", "mail@example.com", ""])
 def test_other_cells_are_kept_as_they_are(harmless):
     assert spreadsheet_cell(harmless) == harmless
+
+
+@pytest.mark.parametrize(
+    "value", ["'-' separated", "''=x", "'", "'plain", "-2+3", "+33 1 23 45 67 89", "O'Brien", "'@home", "ACME SA"]
+)
+def test_an_import_reads_back_every_value_a_download_wrote(value):
+    assert unescape(spreadsheet_cell(value)) == value
 
 
 def test_none_is_empty_and_dates_are_iso():
