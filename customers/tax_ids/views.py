@@ -14,7 +14,6 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from backoffice.accounts import permissions as p
@@ -24,6 +23,7 @@ from backoffice.ui.action_views import LIST_CHANGED, quick_action_response
 from backoffice.ui.htmx import HtmxHttpRequest, render_page, wants_fragment
 from backoffice.ui.listing import PER_PAGE_CHOICES, paginate
 from backoffice.ui.record_views import get_or_404
+from backoffice.ui.redirects import is_our_page
 from customers.models import Customer, TaxId
 from customers.tax_ids import selectors
 from customers.tax_ids import services as tax_review
@@ -306,7 +306,7 @@ def _customer_or_404(pk) -> Customer:
 
 def _next(request: HtmxHttpRequest) -> str | None:
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    if target and is_our_page(request, target):
         return target
     return None
 

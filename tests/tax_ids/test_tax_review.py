@@ -433,6 +433,28 @@ def test_approve_from_the_list_answers_the_row_and_records_the_manager(as_manage
     assert TaxIdReview.objects.get().user == manager
 
 
+@pytest.mark.parametrize(
+    ("next_page", "secure", "landing"),
+    [
+        ("/tax-ids/?status=unreviewed", False, "/tax-ids/?status=unreviewed"),
+        ("https://evil.example/", False, "/tax-ids/"),
+        ("//evil.example/", False, "/tax-ids/"),
+        ("http://testserver/tax-ids/", True, "/tax-ids/"),  # not from HTTPS down to HTTP
+    ],
+)
+def test_a_decision_without_htmx_goes_back_only_to_our_own_pages(as_manager, next_page, secure, landing):
+    tax_id = row(customer_with(("VAT", FR_VAT)), FR_VAT)
+
+    response = as_manager.post(
+        reverse("taxid-approve", args=[tax_id.pk]),
+        {"note": "ok", "tax_value": FR_VAT, "next": next_page},
+        secure=secure,
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == landing
+
+
 def test_reject_without_a_note_shows_the_error_and_changes_nothing(as_manager):
     tax_id = row(customer_with(("VAT", FR_VAT)), FR_VAT)
 
