@@ -27,6 +27,7 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("run_demo is for development (DEBUG on).")
         self.children: list[subprocess.Popen] = []
+        self.names: dict[int, str] = {}  # of the children, by pid: "web", "worker", "sweep", "sandbox"
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             self._start(port)
@@ -68,12 +69,17 @@ class Command(BaseCommand):
 
     def _spawn(self, name: str, argv: list[str], env) -> None:
         self.children.append(subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR))
+        self.names[self.children[-1].pid] = name
 
     def _wait(self) -> None:
+        """Until a child stops: the demo is all of them (the web pages without the sandbox would only show errors)."""
         while True:
             for child in self.children:
                 if child.poll() is not None:
-                    raise CommandError(f"{' '.join(child.args[-3:])} exited with {child.returncode}; stopping.")
+                    raise CommandError(
+                        f"The {self.names[child.pid]} stopped (exit code {child.returncode}): stopping everything. "
+                        "Run `make run` again to start it all."
+                    )
             time.sleep(0.5)
 
     def _stop_children(self) -> None:
