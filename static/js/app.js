@@ -71,6 +71,33 @@
     if (focus) focus.focus();
   });
 
+  // Keyboard users keep their place when an action swaps the part of the page they were in. htmx puts the focus
+  // back on an element with the same id (role chips, note fields); otherwise it would fall to the top of the page,
+  // so it goes to the first field with an error, else to the first control of what was swapped in.
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
+  function isAction(event) {
+    return Boolean(event.detail.requestConfig && event.detail.requestConfig.verb !== "get");  // not a poll
+  }
+  var focused = null;  // read as the action leaves: htmx then disables its buttons, which drops their focus
+  var focusWasIn = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isAction(event)) focused = document.activeElement;
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!isAction(event)) return;
+    var target = event.detail.target;
+    focusWasIn = focused && target && target.contains(focused) ? target : null;
+    focused = null;
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var root = event.target;
+    if (!focusWasIn || !(root === focusWasIn || (focusWasIn.id && root.id === focusWasIn.id))) return;
+    focusWasIn = null;
+    if (!root.isConnected || (document.activeElement && document.activeElement !== document.body)) return;
+    var next = root.querySelector("[aria-invalid='true']") || root.querySelector(FOCUSABLE);
+    if (next) next.focus();
+  });
+
   // A link marked data-dismiss="ID" empties that element (a confirmation box) instead of leaving the page; its
   // href stays the way back without JavaScript. Here rather than in hx-on, which needs 'unsafe-eval' in the CSP.
   document.addEventListener("click", function (event) {

@@ -71,8 +71,10 @@ def test_support_toggles_a_role_and_cannot_reach_catalog_editing(staff, pulled, 
     chip = row.get_by_role("button", name="Legal")
     expect(chip).to_have_attribute("aria-pressed", "false")
     support.screenshot("contact-list")
-    chip.click()
+    chip.focus()
+    page.keyboard.press("Enter")
     expect(row.get_by_role("button", name="Legal")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(f"#role-{contact.pk}-legal")).to_be_focused()  # the next role is one Tab away
     expect(row.locator(f"#sync-{contact.pk}")).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)
     contact.refresh_from_db()
     assert "legal" in contact.role
@@ -278,6 +280,10 @@ def test_sales_ops_previews_an_edit_then_saves_it(staff, pulled, push_worker):
     sales = staff(factories.sales_ops_user())
     page = sales.page
     sales.goto(f"/catalogs/{catalog.pk}/edit/")
+    page.fill("#id_name", "")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#id_name")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_name")).to_be_focused()  # the field to fix, not the top of the page
     page.fill("#id_name", "Previewed in the browser")
     page.get_by_role("button", name="Preview").click()
 

@@ -112,3 +112,40 @@ def test_manager_approves_all_that_pass_on_a_filter(staff, pulled):
     expect(page.locator("#bulk-confirm")).to_contain_text(f"{count}")
     expect(page.locator("#bulk-confirm [role=status]")).to_be_visible()
     assert not expected.exists()
+
+
+def test_manager_rejects_from_the_keyboard_and_keeps_the_place(staff, pulled):
+    """Refused (no note), then rejected: the row answers each time, without a console error, and the focus stays in
+    the row rather than going back to the top of the page."""
+    tax_id = TaxId.objects.filter(validation_status="invalid", review_status="unreviewed").order_by("pk").first()
+    manager = staff(factories.manager_user())
+    page = manager.page
+    manager.goto("/tax-ids/?validation=invalid")
+    row = page.locator(f"#taxid-{tax_id.pk}")
+    focus_in_row = row.locator(":focus")
+
+    row.get_by_role("button", name="Approve").click()  # an invalid ID is approved with a note only
+    expect(row).to_contain_text("say why you approve it")
+    expect(focus_in_row).to_have_count(1)
+
+    row.get_by_label(re.compile("^Note on")).fill("Not a customer of ours any more")
+    page.locator(f"#reject-{tax_id.pk}").focus()
+    page.keyboard.press("Enter")
+    expect(row).to_contain_text("Rejected")
+    expect(focus_in_row).to_have_count(1)
+    tax_id.refresh_from_db()
+    assert (tax_id.review_status, tax_id.review_note) == ("rejected", "Not a customer of ours any more")
+
+
+def test_cancelling_a_tax_id_edit_on_the_customer_page(staff, pulled):
+    customer = Customer.objects.exclude(tax_ids=None).order_by("name").first()
+    tax_id = customer.tax_ids.first()
+    manager = staff(factories.manager_user())
+    page = manager.page
+    manager.goto(f"/customers/{customer.pk}/")
+    section = page.locator("#tax-ids")
+    section.locator(f"#taxid-{tax_id.pk}").get_by_role("link", name="Edit").click()
+    expect(section.get_by_role("button", name="Save tax ID")).to_be_visible()
+    section.get_by_role("link", name="Cancel").click()
+    expect(section.get_by_role("button", name="Save tax ID")).to_have_count(0)
+    expect(section).to_contain_text(tax_id.tax_value)
