@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
 from backoffice.records import kind_of
@@ -24,6 +25,7 @@ IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.PUSHING)
 PREVIEW = "preview"  # the edit form's "Preview" button: show what saving would send, save nothing
 UNSAVED_HEADER = "X-Unsaved-Edit"
 SYNC_PANEL = "sync-panel"
+PUSH_OUTCOME = "push-outcome"  # under an edit form just saved
 CHANGE_HISTORY = "change-history"
 
 
@@ -65,6 +67,9 @@ def sync_fragment(request: HtmxHttpRequest, record) -> HttpResponse | None:
     if request.htmx.target == CHANGE_HISTORY:
         context = {"detail_url": kind_of(record).url("detail", record.pk), "changes": record_changes(record)}
         return render_page(request, "records/change_history.html", context)
+    if request.htmx.target == PUSH_OUTCOME:
+        context = {"record": record, "kind": kind_of(record), "detail_url": kind_of(record).url("detail", record.pk)}
+        return render_page(request, "records/push_outcome.html", context)
     if request.htmx.target == badge_id(record):
         response = HttpResponse(render_badge(request, record))
         patch_vary_headers(response, ["HX-Request"])
@@ -148,22 +153,22 @@ def _save_changes(form, save: Callable):
 
 def _saved(request: HtmxHttpRequest, record, form_class, *, changed: bool, merged: bool = False) -> HttpResponse:
     kind = kind_of(record)
-    message = "Saved. Sending to Qwoty…" if changed else "No changes to save."
-    if merged:
-        message += " Someone else saved other fields meanwhile: their changes are kept."
+    note = "Someone else saved other fields meanwhile: their changes are kept." if merged else ""
     if not wants_fragment(request):
-        messages.success(request, message)
+        messages.success(request, f"Saved. Sending to Qwoty… {note}".strip() if changed else "No changes to save.")
         return redirect(kind.url("detail", record.pk))
     context = {
         "record": record,
         "kind": kind,
         "detail_url": kind.url("detail", record.pk),
         "form": form_class(instance=record),
-        "saved_message": message,
+        "saved": changed,
+        "saved_note": note if changed else "No changes to save.",
     }
     response = render(request, "records/record_form.html#form", context)
-    # The page's sync badge starts polling; record panels elsewhere refresh themselves.
+    # The page's sync badge starts polling, its breadcrumb shows a new name; record panels elsewhere refresh themselves.
     response.content += render_badge(request, record, oob=True).encode()
+    response.content += render_to_string("records/record_form.html#breadcrumb", {**context, "oob": True}).encode()
     response["HX-Trigger"] = "sync-changed"
     patch_vary_headers(response, ["HX-Request"])
     return response

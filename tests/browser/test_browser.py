@@ -42,11 +42,14 @@ def test_sales_ops_finds_a_customer_renames_it_and_sees_it_reach_qwoty(staff, pu
     page.get_by_role("link", name="Edit customer").click()
     page.fill("#id_name", "Renamed in the browser")
     page.locator("#id_name").press("Enter")  # forms submit with Enter
-    expect(page.locator("#record-form .alert-success")).to_contain_text("Saved. Sending to Qwoty")
+    outcome = page.locator("#push-outcome")
+    expect(outcome).to_contain_text("Saved. Sending to Qwoty")
+    expect(page.locator("#record-breadcrumb")).to_contain_text("Renamed in the browser")
     badge = page.locator(f"#sync-{customer.pk}")
     expect(badge).to_have_class(re.compile(r"badge-(pending|pushing)"))
     sales.screenshot("customer-edit-pending")
     expect(badge).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)  # the badge polled until the push ended
+    expect(outcome).to_contain_text("Saved, and Qwoty has it.", timeout=PUSH_TIMEOUT_MS)  # and so did the notice
     sales.screenshot("customer-edit-synced")
 
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Renamed in the browser"}]
@@ -99,7 +102,7 @@ def test_a_second_person_editing_the_same_record_is_told_instead_of_overwriting(
 
     first.page.fill("#id_name", "Ada's name")
     first.page.get_by_role("button", name="Save", exact=True).click()
-    expect(first.page.locator("#record-form .alert-success")).to_be_visible()
+    expect(first.page.locator("#push-outcome")).to_be_visible()
 
     second.page.fill("#id_name", "Bo's name")
     second.page.fill("#id_reference", "BO-REF")
@@ -115,14 +118,14 @@ def test_a_second_person_editing_the_same_record_is_told_instead_of_overwriting(
     assert (catalog.name, catalog.reference) == ("Ada's name", catalog.reference)
 
     second.page.get_by_role("button", name="Save mine anyway").click()
-    expect(second.page.locator("#record-form .alert-success")).to_contain_text("Saved")
+    expect(second.page.locator("#push-outcome")).to_contain_text("Saved")
     catalog.refresh_from_db()
     assert (catalog.name, catalog.reference) == ("Bo's name", "BO-REF")
 
     # Ada's form is a version behind now; her change to another field is saved without a question.
     first.page.fill("#id_description", "Ada's description")
     first.page.get_by_role("button", name="Save", exact=True).click()
-    expect(first.page.locator("#record-form .alert-success")).to_contain_text("their changes are kept")
+    expect(first.page.locator("#push-outcome")).to_contain_text("their changes are kept")
     catalog.refresh_from_db()
     assert (catalog.name, catalog.reference, catalog.description) == ("Bo's name", "BO-REF", "Ada's description")
 
@@ -239,7 +242,7 @@ def test_leaving_an_edit_form_warns_only_while_changes_are_unsaved(staff, pulled
     assert dialogs == ["beforeunload"]
 
     page.locator("#id_name").press("Enter")
-    expect(page.locator("#record-form .alert-success")).to_contain_text("Saved")
+    expect(page.locator("#push-outcome")).to_contain_text("Saved")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
     expect(page).to_have_url(re.compile(r"/$"))
     assert dialogs == ["beforeunload"]  # saved: no second warning
@@ -297,7 +300,7 @@ def test_sales_ops_previews_an_edit_then_saves_it(staff, pulled, push_worker):
     assert pulled.received("PATCH") == []
 
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator("#record-form .alert-success")).to_contain_text("Saved")
+    expect(page.locator("#push-outcome")).to_contain_text("Saved")
     expect(page.locator(f"#sync-{catalog.pk}")).to_have_text("Synced", timeout=PUSH_TIMEOUT_MS)
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Previewed in the browser"}]
 

@@ -176,6 +176,27 @@ def test_saving_changes_the_record_records_history_and_queues_the_push(sales, sa
     assert re.search(r"Spring</span>.*→.*Spring 2027</span>", history, re.S)
 
 
+def test_the_saved_notice_follows_the_push_and_gives_qwotys_reason_when_refused(sales):
+    catalog = factories.CatalogFactory(name="Spring")
+    html = edit(sales, catalog, "catalog-update", **catalog_values(catalog, name="Spring 2027")).content.decode()
+    notice = html[html.index('id="push-outcome"') :]
+    assert notice[: notice.index(">")].count('hx-trigger="every 2s"') == 1  # it polls while the push is under way
+    assert "Saved. Sending to Qwoty…" in notice
+    crumb = html[html.index('id="record-breadcrumb"') :]
+    crumb = crumb[: crumb.index("</div>")]
+    assert crumb.startswith('id="record-breadcrumb" hx-swap-oob="true"')
+    assert crumb.endswith(">Spring 2027</a>")  # the new name, in the page's breadcrumb
+
+    url = reverse("catalog-detail", args=[catalog.pk])
+    Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.FAILED, sync_error="name is already used.")
+    failed = sales.get(url, headers=htmx_to("push-outcome")).content.decode()
+    assert failed.lstrip().startswith('<div id="push-outcome"')
+    assert "every 2s" not in failed  # the push has ended
+    assert "Qwoty refused it: name is already used. Fix the value and save again." in failed
+    Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.SYNCED, sync_error="")
+    assert "Saved, and Qwoty has it." in sales.get(url, headers=htmx_to("push-outcome")).content.decode()
+
+
 def test_saving_without_htmx_redirects_to_the_record_with_a_message(sales):
     catalog = factories.CatalogFactory()
     data = {"version": catalog.version, **catalog_values(catalog, name="Plain form")}
