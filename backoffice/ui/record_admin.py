@@ -77,9 +77,15 @@ class MirroredRecordAdmin(admin.ModelAdmin):
 
     form = MirroredRecordAdminForm
 
+    # Records come from Qwoty, which we only PATCH: one added here would exist nowhere else (and has no id to give),
+    # one deleted here would still be in Qwoty, and back with the next refresh.
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            return super().save_model(request, obj, form, change)
         data = form.changed_upstream_data()
         if data:
             self.update(record=obj, user=request.user, data=data, expected_version=form.checked_version)

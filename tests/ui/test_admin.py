@@ -4,6 +4,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 
 from backoffice.audit.models import Change
@@ -82,6 +83,18 @@ def test_an_admin_edit_is_recorded_and_pushed(client, pulled, drain, django_user
     assert Change.objects.get(record_id=catalog.pk).user == admin
     drain()
     assert [p["body"] for p in pulled.received("PATCH")] == [{"name": "Renamed in admin"}]
+
+
+@pytest.mark.parametrize("model", ["customers_customer", "contacts_contact", "catalogs_catalog"])
+def test_mirrored_records_are_neither_added_nor_deleted_in_the_admin(admin_client, pulled, model):
+    """Qwoty holds them and we only PATCH: an admin add or delete would be local only."""
+    record = apps.get_model(*model.split("_", 1)).objects.first()
+    assert admin_client.get(reverse(f"admin:{model}_add")).status_code == 403
+    assert admin_client.post(reverse(f"admin:{model}_delete", args=[record.pk]), {"post": "yes"}).status_code == 403
+    changelist = admin_client.get(reverse(f"admin:{model}_changelist")).content.decode()
+    assert "delete_selected" not in changelist
+    assert reverse(f"admin:{model}_add") not in changelist
+    assert type(record).objects.filter(pk=record.pk).exists()
 
 
 def test_links_are_listed_read_only_in_the_admin(client, pulled, django_user_model):
