@@ -11,6 +11,8 @@ class Change(models.Model):
     resource = models.CharField(max_length=32)  # "customers", "contacts", "catalogs"
     record_id = models.UUIDField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Made in Qwoty and applied here by a refresh (no user): it moved the version like a staff edit does.
+    from_qwoty = models.BooleanField(default=False)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     # {field: [old, new]}, values as sent upstream
     changes = models.JSONField()

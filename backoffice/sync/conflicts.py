@@ -23,7 +23,8 @@ def resolve_conflict(*, record, user, keep: str):
     current = type(record).objects.select_for_update().get(pk=record.pk)
     if current.sync_status != SyncStatus.CONFLICT:
         return current
-    fields = list(current.sync_conflict or {})
+    # The fields in conflict; a conflict recorded without them (before refreshes kept them) is every field of ours.
+    fields = list(current.sync_conflict or diff(mirror, current))
     type(current).objects.filter(pk=current.pk).update(sync_status=SyncStatus.SYNCED, sync_conflict=None)
     current.refresh_from_db()
     if keep == KEEP_UPSTREAM:

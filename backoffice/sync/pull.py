@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from backoffice.audit.models import Change
 from backoffice.sync.qwoty import QwotyClient
 
 from . import mirror as mirrors
@@ -45,20 +47,24 @@ def pull_resource(client: QwotyClient, mirror, summary: PullSummary, *, on_page=
     """Pull every object of one resource, page by page, retrying 429/5xx/timeouts with backoff."""
     page_number = 1
     while True:
+        read_at = timezone.now()  # the page holds Qwoty's objects as they were then, or later
         response = call_with_retries(
             lambda page=page_number: client.list_page(mirror.resource, page=page),
             base=settings.QWOTY_RETRY_BASE_SECONDS,
         )
         page = response.data or []
-        existing = mirror.model.objects.in_bulk([item["id"] for item in page])
+        existing = mirror.model.objects.in_bulk(list(filter(None, map(_id, page))))
         for data in page:
             try:
-                summary.add(apply_upstream(mirror, data, existing.get(uuid.UUID(str(data["id"])))))
-            except (DatabaseError, KeyError, TypeError, ValueError) as exc:
+                if _id(data) is None:
+                    raise ValueError("not an object with a UUID id")
+                summary.add(apply_upstream(mirror, data, existing.get(_id(data)), read_at=read_at))
+            except (DatabaseError, KeyError, TypeError, ValueError, ValidationError) as exc:
                 # One malformed or orphaned object must not stop the import: it is counted and reported.
-                logger.warning("Could not import %s %s: %s", mirror.resource, data.get("id"), exc)
+                what = data.get("id") if isinstance(data, dict) else repr(data)[:60]
+                logger.warning("Could not import %s %s: %s", mirror.resource, what, exc)
                 summary.add(FAILED)
-                summary.errors.append(f"{mirror.resource} {data.get('id')}: {exc}")
+                summary.errors.append(f"{mirror.resource} {what}: {exc}")
         if on_page:
             on_page(mirror, response)
         total_pages = (response.body.get("pagination") or {}).get("total_pages", 0)
@@ -67,16 +73,26 @@ def pull_resource(client: QwotyClient, mirror, summary: PullSummary, *, on_page=
         page_number += 1
 
 
+def _id(item) -> uuid.UUID | None:
+    """An upstream object's id, or None for anything that is not an object with a UUID id."""
+    try:
+        return uuid.UUID(str(item["id"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def pull_record(record, *, client: QwotyClient | None = None) -> str:
     """Refresh one record from Qwoty; returns the outcome."""
     mirror = mirrors.for_model(record)
+    read_at = timezone.now()
     response = (client or QwotyClient()).get(mirror.resource, record.pk)
-    return apply_upstream(mirror, response.data, mirror.model.objects.get(pk=record.pk))
+    return apply_upstream(mirror, response.data, mirror.model.objects.get(pk=record.pk), read_at=read_at)
 
 
 @transaction.atomic
-def apply_upstream(mirror, data: dict, record=None) -> str:
-    """Merge one upstream object into its local record (created if missing) without triggering a push."""
+def apply_upstream(mirror, data: dict, record=None, *, read_at: datetime | None = None) -> str:
+    """Merge one upstream object into its local record (created if missing) without triggering a push. `read_at`:
+    when the call that read it was sent."""
     with applying_upstream():
         if record is None:
             record = mirror.new(data)
@@ -85,7 +101,7 @@ def apply_upstream(mirror, data: dict, record=None) -> str:
             return CREATED
 
         record = mirror.model.objects.select_for_update().get(pk=record.pk)
-        if record.last_synced == data or _behind(data, record):
+        if record.last_synced == data or _behind(data, record, read_at):
             return UNCHANGED
         snapshot = mirror.upstream_values(record.last_synced)
         local = mirror.values(record)
@@ -98,6 +114,12 @@ def apply_upstream(mirror, data: dict, record=None) -> str:
             for name in edited_locally & changed_upstream
             if local[name] != incoming[name]
         }
+        if record.sync_status == SyncStatus.CONFLICT:
+            # Not settled yet: still a conflict where ours still differs from Qwoty's copy, now this one. (The
+            # snapshot is Qwoty's copy as of the conflict, so ours no longer reads as changed on both sides.)
+            for name in (record.sync_conflict or {}).keys() & edited_locally - conflicts.keys():
+                if local[name] != incoming[name]:
+                    conflicts[name] = {"local": local[name], "upstream": incoming[name]}
         still_pending = {name for name in edited_locally - changed_upstream}
         names = tuple(changed_upstream - edited_locally) + mirror.readonly
         if conflicts:
@@ -106,17 +128,26 @@ def apply_upstream(mirror, data: dict, record=None) -> str:
             status = record.sync_status if record.sync_status != SyncStatus.SYNCED else SyncStatus.PENDING
         else:
             status = SyncStatus.SYNCED
+        applied = [name for name in names if name in mirror.fields]
+        if applied:
+            # As a staff edit does: an edit form or import opened before sees the change, field by field.
+            record.version += 1
         _save(mirror, record, data, names, status=status, conflict=conflicts or None)
-        if set(names) & set(mirror.fields):
+        if applied:
+            changes = {name: [local[name], mirrors.to_json(incoming[name])] for name in applied}
+            Change.objects.create(resource=mirror.resource, record_id=record.pk, from_qwoty=True, changes=changes)
             record_changed.send(sender=type(record), record=record)  # the links get what Qwoty now holds
         return CONFLICT if conflicts else UPDATED
 
 
-def _behind(data: dict, record) -> bool:
+def _behind(data: dict, record, read_at: datetime | None) -> bool:
     """Whether Qwoty's copy read by a pull is not news: our push of this record is in flight (its answer will
-    bring Qwoty's whole object), or the copy is older than the one we hold (read before a push's answer was
-    applied). Taken for an upstream change, it would revert our own edit or raise a conflict with ourselves."""
+    bring Qwoty's whole object), or the copy is older than the one we hold: read before a push's answer (or another
+    pull) was applied, by our clock, or older by Qwoty's `updated_at` (whose precision the API does not promise).
+    Taken for an upstream change, it would revert our own edit or raise a conflict with ourselves."""
     if record.sync_status == SyncStatus.PUSHING:
+        return True
+    if read_at is not None and record.last_synced_at is not None and record.last_synced_at > read_at:
         return True
     read, held = _timestamp(data.get("updated_at")), _timestamp((record.last_synced or {}).get("updated_at"))
     return read is not None and held is not None and read < held

@@ -56,10 +56,16 @@ def run_refresh(run_id: int) -> str:
         for mirror in mirrors.all_mirrors():
             pull_resource(client, mirror, summary)
     except UpstreamError as exc:
-        status, error = RefreshRun.FAILED, redact(exc.message)
-        logger.warning("Refresh from Qwoty failed: %s", error)
-    else:
-        status, error = RefreshRun.DONE, ""
+        logger.warning("Refresh from Qwoty failed: %s", redact(exc.message))
+        return _finish(run_id, summary, RefreshRun.FAILED, redact(exc.message))
+    except Exception as exc:
+        # Told failed (a run left "running" would stand on the dashboard for good), and raised: the task's traceback.
+        _finish(run_id, summary, RefreshRun.FAILED, redact(f"{type(exc).__name__}: {exc}")[:500])
+        raise
+    return _finish(run_id, summary, RefreshRun.DONE)
+
+
+def _finish(run_id: int, summary: PullSummary, status: str, error: str = "") -> str:
     counts = dict(summary.counts)
     RefreshRun.objects.filter(pk=run_id).update(status=status, finished_at=timezone.now(), counts=counts, error=error)
     return status

@@ -48,7 +48,7 @@ def _entries(changes: list[Change], labels: dict) -> list[ChangeEntry]:
 def recent_changes(*, user, limit: int = 15) -> list[ChangeEntry]:
     """The latest staff edits of records the user may see, with each record's name: 2 + one query per entity."""
     visible = [resource for resource, kind in KINDS.items() if kind.can_view(user)]
-    changes = list(Change.objects.filter(resource__in=visible).select_related("user")[:limit])
+    changes = list(Change.objects.filter(resource__in=visible, from_qwoty=False).select_related("user")[:limit])
     labels = {}
     for resource in {change.resource for change in changes}:
         ids = {change.record_id for change in changes if change.resource == resource}

@@ -4,11 +4,16 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from backoffice.audit.models import Change
 from backoffice.sync import mirror as mirrors
+from backoffice.sync.conflicts import KEEP_UPSTREAM, resolve_conflict
+from backoffice.sync.edits import StaleEdit
 from backoffice.sync.models import SyncStatus
 from backoffice.sync.pull import CONFLICT, UNCHANGED, UPDATED, apply_upstream, pull_record
 from catalogs.models import Catalog
+from catalogs.services import catalog_update
 from contacts.models import Contact
 from customers.models import Customer, TaxId
 
@@ -146,3 +151,74 @@ def test_a_record_whose_push_is_in_flight_is_left_to_its_answer(sandbox):
     assert apply_upstream(mirrors.get("catalogs"), changed, catalog) == UNCHANGED
     catalog.refresh_from_db()
     assert (catalog.sync_status, catalog.last_synced) == (SyncStatus.PUSHING, held)  # its answer will bring it
+
+
+@pytest.mark.parametrize("stamp", ["2026-03-01T10:00:00Z", None], ids=["same second", "no updated_at"])
+def test_a_copy_read_before_our_push_was_answered_is_not_news_whatever_qwotys_clock(sandbox, stamp):
+    """Qwoty's `updated_at` may be coarse (its API promises no precision) or missing: our clock decides."""
+    pull()
+    catalog = Catalog.objects.first()
+
+    def stamped(copy: dict) -> dict:
+        copy = {key: value for key, value in copy.items() if key != "updated_at"}
+        return copy if stamp is None else {**copy, "updated_at": stamp}
+
+    read_at = timezone.now()
+    read_by_the_pull = stamped(catalog.last_synced)
+    pushed = stamped({**catalog.last_synced, "name": "Pushed"})  # our push's answer, applied after the read
+    Catalog.objects.filter(pk=catalog.pk).update(name="Pushed", last_synced=pushed, last_synced_at=timezone.now())
+    assert apply_upstream(mirrors.get("catalogs"), read_by_the_pull, catalog, read_at=read_at) == UNCHANGED
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.sync_status) == ("Pushed", SyncStatus.SYNCED)
+
+    renamed = stamped({**pushed, "name": "Renamed in Qwoty"})  # read after: news
+    assert apply_upstream(mirrors.get("catalogs"), renamed, catalog, read_at=timezone.now()) == UPDATED
+    catalog.refresh_from_db()
+    assert catalog.name == "Renamed in Qwoty"
+
+
+def test_a_conflict_outlives_later_refreshes_and_taking_qwotys_takes_its_latest_value(sandbox):
+    pull()
+    catalog = Catalog.objects.first()
+    catalog.name = "Ours"
+    catalog.save()
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Theirs"})
+    assert pull_record(catalog) == CONFLICT
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"description": "Changed in Qwoty meanwhile"})
+    assert pull_record(catalog) == CONFLICT
+    catalog.refresh_from_db()
+    assert catalog.sync_conflict == {"name": {"local": "Ours", "upstream": "Theirs"}}
+    assert catalog.description == "Changed in Qwoty meanwhile"
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Theirs, later"})
+    assert pull_record(catalog) == CONFLICT
+    catalog.refresh_from_db()
+    assert catalog.sync_conflict == {"name": {"local": "Ours", "upstream": "Theirs, later"}}
+
+    resolved = resolve_conflict(record=catalog, user=None, keep=KEEP_UPSTREAM)
+    assert (resolved.name, resolved.sync_status) == ("Theirs, later", SyncStatus.SYNCED)
+
+
+def test_a_conflict_recorded_without_its_fields_takes_every_field_of_ours_from_qwoty(sandbox):
+    """As refreshes left them before they kept the conflict's fields."""
+    pull()
+    catalog = Catalog.objects.first()
+    upstream_name = catalog.name
+    Catalog.objects.filter(pk=catalog.pk).update(name="Ours", sync_status=SyncStatus.CONFLICT, sync_conflict=None)
+    resolved = resolve_conflict(record=Catalog.objects.get(pk=catalog.pk), user=None, keep=KEEP_UPSTREAM)
+    assert (resolved.name, resolved.sync_status) == (upstream_name, SyncStatus.SYNCED)
+
+
+def test_a_refresh_that_changes_a_field_moves_the_version_and_is_in_the_history(sandbox):
+    pull()
+    catalog = Catalog.objects.first()
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Renamed in Qwoty"})
+    assert pull_record(catalog) == UPDATED
+    assert Catalog.objects.get(pk=catalog.pk).version == catalog.version + 1
+    change = Change.objects.get(record_id=catalog.pk)
+    assert (change.from_qwoty, change.user, change.changes) == (
+        True,
+        None,
+        {"name": [catalog.name, "Renamed in Qwoty"]},
+    )
+    with pytest.raises(StaleEdit):  # an edit form, or an import, opened before the refresh
+        catalog_update(catalog=catalog, user=None, data={"name": "Mine"}, expected_version=catalog.version)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from backoffice.sync import refresh
 from backoffice.sync.models import RefreshRun, SyncStatus
+from backoffice.sync.qwoty import QwotyClient, QwotyResponse
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.models import Contact
@@ -84,6 +85,38 @@ def test_a_refresh_while_qwoty_is_down_fails_with_the_reason_and_changes_nothing
     run.refresh_from_db()
     assert run.error == "Service unavailable"
     assert not Catalog.objects.exclude(sync_status=SyncStatus.SYNCED).exists()
+
+
+@pytest.mark.parametrize("odd", [{"id": "not-a-uuid", "name": "x"}, "a string", {"name": "no id"}])
+def test_an_odd_object_in_a_page_is_counted_failed_and_the_refresh_goes_on(pulled, monkeypatch, odd):
+    list_page = QwotyClient.list_page
+
+    def with_an_odd_object(self, resource, **kwargs):
+        response = list_page(self, resource, **kwargs)
+        if resource == "customers" and kwargs.get("page") == 1:
+            return QwotyResponse(response.status, {**response.body, "data": [odd, *response.body["data"]]}, 0)
+        return response
+
+    monkeypatch.setattr(QwotyClient, "list_page", with_an_odd_object)
+    pulled.api("PATCH", f"catalogs/{Catalog.objects.first().pk}", json={"name": "After the odd customer"})
+    run = refresh.schedule_if_due()
+    assert refresh.run_refresh(run.pk) == RefreshRun.DONE
+    run.refresh_from_db()
+    assert run.counts["failed"] == 1
+    assert Catalog.objects.filter(name="After the odd customer").exists()  # the resources after it were pulled
+
+
+def test_a_refresh_that_breaks_is_told_failed_not_left_running(pulled, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("an answer nobody foresaw")
+
+    monkeypatch.setattr(refresh, "pull_resource", broken)
+    run = refresh.schedule_if_due()
+    with pytest.raises(RuntimeError):  # the task fails too, so its traceback is kept
+        refresh.run_refresh(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RefreshRun.FAILED, "RuntimeError: an answer nobody foresaw")
+    assert run.finished_at is not None
 
 
 def test_the_dashboard_shows_the_last_refresh_and_its_counts(client, pulled, settings):

@@ -418,3 +418,20 @@ def test_a_change_whose_author_is_gone_still_shows_in_the_history(sales):
     gone.delete()
     html = sales.get(reverse("catalog-detail", args=[catalog.pk])).content.decode()
     assert "Someone (no account)" in html
+
+
+def test_a_change_a_refresh_brought_is_qwotys_in_the_history_and_in_a_stale_form(sales, sales_user, pulled):
+    from backoffice.sync.pull import pull_record
+    from backoffice.ui.history import recent_changes
+
+    catalog = Catalog.objects.first()  # as the edit form was opened
+    pulled.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Renamed in Qwoty"})
+    pull_record(catalog)
+    history = sales.get(reverse("catalog-detail", args=[catalog.pk])).content.decode()
+    assert 'Qwoty <span class="muted">(refresh)</span>' in history
+    assert recent_changes(user=sales_user) == []  # the dashboard's "recent changes by staff"
+
+    response = edit(sales, catalog, "catalog-update", **catalog_values(catalog, name="Mine"))
+    assert response.status_code == 409
+    assert "Qwoty (a refresh) saved it" in response.content.decode()
+    assert Catalog.objects.get(pk=catalog.pk).name == "Renamed in Qwoty"
