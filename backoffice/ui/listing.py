@@ -329,10 +329,18 @@ def sort_choices(columns: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
     return [(key, key) for key in columns] + [(f"-{key}", f"-{key}") for key in columns]
 
 
+class SearchField(forms.CharField):
+    """A search's text, never refused: cut to `max_length`, NUL characters dropped. Refused, it would fall back to
+    no search, and list every record as if they all matched."""
+
+    def to_python(self, value):
+        return super().to_python(str(value or "").replace("\x00", "")[: self.max_length]).strip()
+
+
 class ListParams(forms.Form):
     """Query-string parameters shared by every list; invalid values fall back to their default."""
 
-    q = forms.CharField(required=False, max_length=200, strip=True)
+    q = SearchField(required=False, max_length=200, strip=True)
     sync_status = forms.ChoiceField(required=False, choices=[("", "Any sync status"), *SyncStatus.choices])
     page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
     per_page = forms.TypedChoiceField(

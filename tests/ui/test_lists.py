@@ -44,6 +44,16 @@ def test_customer_search_matches_name_tax_id_and_external_ids(sales):
     assert names(sales.get(url, {"q": str(acme.pk)})) == ["Acme Logística"]
 
 
+def test_a_search_too_long_or_with_a_nul_is_cut_not_dropped(sales):
+    """Dropped, it would list every record as if they all matched."""
+    factories.CustomerFactory(name="Acme Logística")
+    factories.CustomerFactory(name="Borealis GmbH")
+    url = reverse("customer-list")
+    assert names(sales.get(url, {"q": "acme " + "x" * 300})) == []  # the first 200 characters: no such customer
+    assert names(sales.get(url, {"q": "acme" + " " * 196 + "borealis"})) == ["Acme Logística"]
+    assert names(sales.get(url, {"q": "ac\x00me"})) == ["Acme Logística"]
+
+
 def test_contact_search_finds_a_phone_written_any_way(sales):
     factories.ContactFactory(first_name="Chloé", last_name="Martin", phone="+33 6 99 88 77 66")
     factories.ContactFactory(first_name="Hugo", last_name="Roux", phone="+33 6 11 22 33 44")
