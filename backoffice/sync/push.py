@@ -13,13 +13,14 @@ at this record". Duplicate tasks are harmless because claiming is one conditiona
 record is never pushed by two workers at once.
 """
 
+import contextlib
 import functools
 import logging
 import threading
 import time
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -141,6 +142,12 @@ def push_now(resource: str, record_id) -> str:
     except (IntegrityError, DataError) as exc:  # a value no column takes: the answer is not applied, staff told
         refused = UpstreamBadResponse(f"Qwoty's answer could not be stored here: {exc}", status=response.status)
         return _on_error(mirror, record, refused, attempt)
+    except DatabaseError:
+        # The database could not take the answer (gone, locked past its timeout): the record stays `pushing` for the
+        # sweep to send again, but the call made is stored, if the database takes that much.
+        with contextlib.suppress(DatabaseError):
+            transaction.atomic(statements.insert)(attempt)
+        raise
     return PUSHED
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from backoffice.audit.models import Change
@@ -399,6 +399,25 @@ def test_a_failure_written_after_the_sweep_took_the_record_back_changes_nothing(
     catalog.refresh_from_db()
     assert (catalog.sync_status, catalog.push_attempts) == (SyncStatus.PUSHING, 0)
     assert PushAttempt.objects.filter(record_id=catalog.pk, status=503).count() == 1
+
+
+def test_an_answer_the_database_cannot_take_leaves_the_record_to_the_sweep_and_the_call_stored(
+    pulled, staff, monkeypatch
+):
+    catalog = Catalog.objects.first()
+    catalog_update(catalog=catalog, user=staff, data={"name": "Answered"})
+
+    def gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(push, "_apply_whole_answer", gone)
+    with pytest.raises(OperationalError):  # the task fails, with its traceback
+        push.push_now("catalogs", catalog.pk)
+    catalog.refresh_from_db()
+    assert catalog.sync_status == SyncStatus.PUSHING  # the sweep's, once stale
+    assert [(a.status, a.request_body) for a in PushAttempt.objects.filter(record_id=catalog.pk)] == [
+        (200, {"name": "Answered"})
+    ]
 
 
 def test_tax_ids_edited_while_the_patch_is_in_flight_are_kept_and_pushed_next(pulled, drain, staff):
