@@ -43,4 +43,15 @@ def shown_body(body):
 
 @admin.register(TargetState)
 class TargetStateAdmin(admin.ModelAdmin):
-    list_display = ("target", "paused", "paused_reason", "paused_at")
+    """Read-only: the push engine writes it. A paused target is resumed on /sync/, which also queues what waited."""
+
+    list_display = ("target", "paused", "paused_reason", "paused_at", "failing_since", "failing_reason")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -243,3 +243,18 @@ def test_an_invalid_tax_id_is_refused_in_the_admin_as_on_our_pages(admin_client,
     assert "Not a valid VAT" in response.content.decode()
     customer.refresh_from_db()
     assert (customer.version, Change.objects.filter(record_id=customer.pk).exists()) == (1, False)
+
+
+def test_a_targets_state_is_read_only_in_the_admin(admin_client, pulled):
+    """Unpausing there would leave the pending pushes unqueued: resuming is /sync/'s."""
+    from backoffice.sync.models import TargetState
+    from backoffice.sync.targets import pause_target
+
+    pause_target("Invalid API token")
+    state = TargetState.objects.get()
+    url = reverse("admin:sync_targetstate_change", args=[state.pk])
+    page = admin_client.get(url).content.decode()
+    assert "Invalid API token" in page
+    assert 'name="paused"' not in page  # shown, not a field
+    admin_client.post(url, {"paused": ""})
+    assert TargetState.objects.get().paused
