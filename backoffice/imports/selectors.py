@@ -25,3 +25,11 @@ def visible_job(*, pk, user) -> ImportJob:
 def job_rows(job: ImportJob, *, statuses) -> QuerySet[ImportRow]:
     """The job's rows of these statuses, in file order."""
     return job.rows.filter(status__in=statuses).order_by("line")
+
+
+def label_records(rows: list[ImportRow], model) -> None:
+    """Set each row's `label`: the name of the record it names (one query for the page), if it is one of ours."""
+    ids = [row.record_id for row in rows if row.version is not None]
+    names = {str(record.pk): str(record) for record in model.objects.filter(pk__in=ids)} if ids else {}
+    for row in rows:
+        row.label = names.get(row.record_id, "")

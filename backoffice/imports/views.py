@@ -79,13 +79,15 @@ def import_detail(request: HtmxHttpRequest, pk) -> HttpResponse:
     filters.is_valid()
     show = filters.cleaned_data.get("show") or ""
     rows = selectors.job_rows(job, statuses=SHOWN[show])
+    page = paginate(rows, number=filters.cleaned_data.get("page") or 1, per_page=PREVIEW_PER_PAGE)
+    selectors.label_records(page.rows, importable.kind.model)
     context = {
         "job": job,
         "kind": importable.kind,
         "counts": services.import_counts(job),
         "show": show,
         "filters": filters,
-        "page": paginate(rows, number=filters.cleaned_data.get("page") or 1, per_page=PREVIEW_PER_PAGE),
+        "page": page,
         "can_confirm": job.created_by_id == request.user.pk,
     }
     return render_page(request, "imports/import_detail.html", context, fragment="job")

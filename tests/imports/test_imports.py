@@ -311,6 +311,8 @@ class TestPages:
 
         page = client.get(response["Location"]).content.decode()
         assert "<strong>1</strong> will change" in page
+        assert f'title="{contacts[0].pk}">{contacts[0]}</a>' in page  # the contact by name, its id on hover
+        assert f"by {sales.get_full_name()}." in page
         assert "is not a contact id" in page
         assert "Apply 1 change" in page
         errors_only = client.get(response["Location"], {"show": "error"}).content.decode()
