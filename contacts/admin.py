@@ -2,12 +2,16 @@ from django.contrib import admin
 
 from backoffice.ui.record_admin import MirroredRecordAdmin, MirroredRecordAdminForm
 
+from .forms import ContactForm
 from .links import contact_edit_errors
 from .models import Contact, KoyweLink, PrioticketLink
 from .services import contact_update
 
 
-class ContactAdminForm(MirroredRecordAdminForm):
+class ContactAdminForm(MirroredRecordAdminForm, ContactForm):
+    """The edit page's fields and checks (an email's domain, a phone in the customer's country, roles), with the
+    admin's version handling."""
+
     def clean(self):
         """What a target the contact is linked to (Prioticket, Koywe) would refuse, on its field: as on our pages."""
         cleaned = super().clean()
@@ -24,8 +28,8 @@ class ContactAdmin(MirroredRecordAdmin):
     list_filter = ("sync_status",)
     list_select_related = ("customer",)
     search_fields = ("first_name", "last_name", "email", "phone", "id_crm", "id_erp", "id_accounting")
-    raw_id_fields = ("customer",)
-    readonly_fields = ("id", "created_at", "updated_at", "sync_status", "sync_error", "last_synced")
+    # Qwoty's contact belongs to its customer for good (its PATCH takes no customer_id): shown, not a field.
+    readonly_fields = ("id", "customer", "created_at", "updated_at", "sync_status", "sync_error", "last_synced")
 
     def update(self, *, record, user, data: dict, expected_version: int) -> None:
         # What a linked target would refuse is refused.

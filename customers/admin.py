@@ -4,10 +4,12 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from backoffice.ui.record_admin import MirroredRecordAdmin, MirroredRecordAdminForm
+from backoffice.ui.record_forms import UPSTREAM_TEXT_LENGTH
 from backoffice.ui.templatetags.backoffice import upstream_value
 from backoffice.web_urls import WebURLField, WebURLValidator
 from customers.tax_ids import services as tax_review
 
+from .forms import CustomerForm
 from .models import Customer, TaxId
 
 
@@ -94,11 +96,13 @@ class TaxIdInline(admin.TabularInline):
     fields = ("position", "tax", "tax_value")
 
 
-class CustomerAdminForm(MirroredRecordAdminForm):
+class CustomerAdminForm(MirroredRecordAdminForm, CustomerForm):
+    """The edit page's fields and checks, with the admin's version handling."""
+
     # http and https only, as on our pages; the widget's "Currently:" link too (Django's would take ftp).
     logo = WebURLField(
         required=False,
-        max_length=500,
+        max_length=UPSTREAM_TEXT_LENGTH,
         assume_scheme="https",
         empty_value=None,
         widget=AdminURLFieldWidget(validator_class=WebURLValidator),

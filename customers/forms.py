@@ -27,12 +27,17 @@ class CustomerListParams(ListParams):
         return segment
 
 
+def as_uuid(value) -> uuid.UUID:
+    """A form's text, or the record's own UUID (a field's initial value, compared when someone saved meanwhile)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
 class CustomerForm(RecordForm):
     name = text_field("Name", required=True)
     logo = WebURLField(
         label="Logo URL", required=False, max_length=UPSTREAM_TEXT_LENGTH, assume_scheme="https", empty_value=None
     )
-    segment_id = forms.TypedChoiceField(label="Segment", required=False, coerce=uuid.UUID, empty_value=None)
+    segment_id = forms.TypedChoiceField(label="Segment", required=False, coerce=as_uuid, empty_value=None)
     id_crm = text_field("CRM id")
     id_erp = text_field("ERP id")
     id_accounting = text_field("Accounting id")

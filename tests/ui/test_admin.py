@@ -258,3 +258,33 @@ def test_a_targets_state_is_read_only_in_the_admin(admin_client, pulled):
     assert 'name="paused"' not in page  # shown, not a field
     admin_client.post(url, {"paused": ""})
     assert TargetState.objects.get().paused
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "value", "error"),
+    [
+        ("contacts_contact", "email", "larissa@localhost", "Enter an email address with a full domain"),
+        ("contacts_contact", "phone", "+33 12", "Not a valid number"),
+        ("catalogs_catalog", "description", "x" * 5001, "Ensure this value has at most 5000 characters"),
+        ("customers_customer", "logo", "https://cdn.example.com/" + "l" * 240, "at most 255 characters"),
+    ],
+)
+def test_the_admin_checks_a_value_as_our_edit_pages_do(admin_client, pulled, model, field, value, error):
+    """A value Qwoty would refuse is refused on its field, not saved to fail its push."""
+    record = apps.get_model(*model.split("_", 1)).objects.exclude(**{field: None}).first()
+    url = reverse(f"admin:{model}_change", args=[record.pk])
+    response = admin_client.post(url, {**opened_admin_form(admin_client, url), field: value})
+    assert response.status_code == 200  # the form again, not a redirect
+    assert error.lower() in response.content.decode().lower()
+    assert getattr(type(record).objects.get(pk=record.pk), field) == getattr(record, field)
+    assert not pulled.received("PATCH")
+
+
+def test_a_contacts_customer_is_shown_not_editable_in_the_admin(admin_client, pulled):
+    """Qwoty's PATCH takes no customer: a change here would be dropped, not saved."""
+    from contacts.models import Contact
+
+    contact = Contact.objects.first()
+    page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    assert 'name="customer"' not in page
+    assert str(contact.customer) in page

@@ -1,6 +1,7 @@
 """Detail and edit pages: fields, histories, the self-updating sync badge, inline errors, no lost updates."""
 
 import re
+import uuid
 from html import unescape
 
 import pytest
@@ -12,6 +13,7 @@ from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.models import Contact
 from customers.models import Customer
+from customers.services import customer_update
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -435,3 +437,24 @@ def test_a_change_a_refresh_brought_is_qwotys_in_the_history_and_in_a_stale_form
     assert response.status_code == 409
     assert "Qwoty (a refresh) saved it" in response.content.decode()
     assert Catalog.objects.get(pk=catalog.pk).name == "Renamed in Qwoty"
+
+
+def test_a_customer_with_a_segment_saved_by_someone_else_meanwhile_keeps_both_edits(sales):
+    customer = factories.CustomerFactory(name="Original", segment_id=uuid.uuid4(), id_crm="CRM-1")
+    opened = {
+        "name": customer.name,
+        "type": customer.type,
+        "segment_id": str(customer.segment_id),
+        "logo": customer.logo or "",
+        "id_crm": customer.id_crm,
+        "id_erp": customer.id_erp or "",
+        "id_accounting": customer.id_accounting or "",
+    }
+    form = {"version": customer.version, **{f"initial-{n}": v for n, v in opened.items()}, **opened, "name": "Mine"}
+    customer_update(customer=customer, user=None, data={"id_crm": "CRM-THEIRS"})
+
+    response = sales.post(reverse("customer-update", args=[customer.pk]), form, headers=HTMX)
+
+    assert response.status_code == 200, response.content.decode()[:500]
+    customer.refresh_from_db()
+    assert (customer.name, customer.id_crm) == ("Mine", "CRM-THEIRS")
