@@ -20,6 +20,9 @@ from contacts.selectors import contact_list
 from contacts.services import contact_update
 
 ID_COLUMN = "id"
+# The record's version when the template was downloaded: a row whose record someone changed since is not applied
+# over their change. Optional (blank: no check), like every column but the id.
+VERSION_COLUMN = "version"
 # The errors file's own column: a fixed errors file can be uploaded as it is.
 ERROR_COLUMN = "error"
 TRUE, FALSE = ("true", "yes", "1", "y"), ("false", "no", "0", "n")
@@ -67,9 +70,12 @@ class Importable:
     def template_rows(self, user, query) -> tuple[list[str], Iterator[list]]:
         """The template file: the id and the columns `user` may import, for the rows the list shows with `query`."""
         columns = self.columns(user)
-        records = self.list_selector(**self.list_params(query).filters()).only("pk", *columns)
-        rows = ([record.pk, *(cell_value(getattr(record, name)) for name in columns)] for record in records.iterator())
-        return [ID_COLUMN, *columns], rows
+        records = self.list_selector(**self.list_params(query).filters()).only("pk", "version", *columns)
+        rows = (
+            [record.pk, record.version, *(cell_value(getattr(record, name)) for name in columns)]
+            for record in records.iterator()
+        )
+        return [ID_COLUMN, VERSION_COLUMN, *columns], rows
 
     def save(self, *, record, user, data: dict, expected_version: int):
         return self.update(**{self.kind.singular: record}, user=user, data=data, expected_version=expected_version)

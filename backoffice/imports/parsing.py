@@ -9,7 +9,7 @@ from django.conf import settings
 
 from backoffice.ui.csv_export import FORMULA_PREFIXES
 
-from .entities import ERROR_COLUMN, ID_COLUMN
+from .entities import ERROR_COLUMN, ID_COLUMN, VERSION_COLUMN
 
 
 class ImportFileError(Exception):
@@ -78,12 +78,12 @@ def _columns(header: list[str], *, allowed: list[str], noun: str) -> list[str]:
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise ImportFileError(f"These columns appear twice: {', '.join(duplicated)}.")
-    columns = [name for name in names if name not in (ID_COLUMN, ERROR_COLUMN)]
+    columns = [name for name in names if name not in (ID_COLUMN, VERSION_COLUMN, ERROR_COLUMN)]
     unknown = [header[names.index(name)] for name in columns if name not in allowed]
     if unknown:
         raise ImportFileError(
             f"Unknown or not yours to change: {', '.join(unknown)}. The columns you may import are: "
-            f"{ID_COLUMN}, {', '.join(allowed)}."
+            f"{ID_COLUMN}, {VERSION_COLUMN}, {', '.join(allowed)}."
         )
     if not columns:
         raise ImportFileError(f"Nothing to change: add at least one of these columns: {', '.join(allowed)}.")

@@ -10,7 +10,7 @@ from backoffice.sync import mirror as mirrors
 from backoffice.sync.models import SyncStatus
 
 from . import parsing
-from .entities import ERROR_COLUMN, ID_COLUMN, Importable, form_value
+from .entities import ERROR_COLUMN, ID_COLUMN, VERSION_COLUMN, Importable, form_value
 from .models import ImportJob, ImportRow, RowStatus
 
 CHUNK = 500
@@ -64,10 +64,11 @@ def _check_row(row: ImportRow, header, records, importable: Importable, form_cla
     row.version = record.version
     if record.sync_status == SyncStatus.CONFLICT:
         return _error(row, f"This {noun} is in conflict with Qwoty: settle it on its page first.")
+    cells = {name: parsing.unescape(cell) for name, cell in zip(header, row.cells, strict=True)}
     given = {
-        name: parsing.unescape(cell)
-        for name, cell in zip(header, row.cells, strict=True)
-        if name not in (ID_COLUMN, ERROR_COLUMN) and parsing.unescape(cell)  # a blank cell leaves the field as it is
+        name: text
+        for name, text in cells.items()
+        if name not in (ID_COLUMN, VERSION_COLUMN, ERROR_COLUMN) and text  # a blank cell leaves the field as it is
     }
     new_values, errors = _validated(record, form_class, given)
     if not errors and importable.edit_errors:
@@ -80,6 +81,15 @@ def _check_row(row: ImportRow, header, records, importable: Importable, form_cla
         for name, value in new_values.items()
         if mirror.value(record, name) != mirrors.to_json(value)
     }
+    downloaded = cells.get(VERSION_COLUMN, "")
+    if downloaded and not downloaded.isdigit():
+        return _error(row, f"version: “{downloaded[:20]}” is not a version number (blank it to skip the check).")
+    if row.changes and downloaded and int(downloaded) != record.version:
+        return _error(
+            row,
+            f"This {noun} was changed since the template was downloaded (version {downloaded}, now {record.version}): "
+            "download the template again, or blank its version to change it anyway.",
+        )
     row.status = RowStatus.CHANGE if row.changes else RowStatus.UNCHANGED
     return None
 

@@ -145,7 +145,7 @@ def test_support_imports_only_the_contact_details_their_role_may_change(client, 
     support = factories.support_user()
     client.force_login(support)
     template = b"".join(client.get(reverse("contact-import-template")).streaming_content).decode("utf-8-sig")
-    assert template.splitlines()[0] == "id,first_name,last_name,email,phone,role"
+    assert template.splitlines()[0] == "id,version,first_name,last_name,email,phone,role"
     with pytest.raises(ImportFileError, match="Unknown or not yours to change: id_crm"):
         start(support, f"id,id_crm\n{contacts[0].pk},CRM-9\n")
     job = start(support, f"id,email\n{contacts[0].pk},new@example.org\n")
@@ -166,6 +166,39 @@ def test_the_template_round_trips_unchanged_formula_quotes_and_all(client, sales
 
     assert job.total_rows == 3
     assert services.import_counts(job)["unchanged"] == 3
+
+
+def test_a_template_row_whose_record_changed_since_the_download_is_not_applied_over_it(client, sales, contacts):
+    """A colleague's edit made after the download is not undone by the row's older values."""
+    client.force_login(sales)
+    template = b"".join(client.get(reverse("contact-import-template")).streaming_content).decode("utf-8-sig")
+    by_id = {row["id"]: row for row in csv.DictReader(io.StringIO(template))}
+    first, second = by_id[str(contacts[0].pk)], by_id[str(contacts[1].pk)]
+    contact_update(contact=contacts[0], user=None, data={"email": "colleague@example.com"})  # after the download
+    contact_update(contact=contacts[1], user=None, data={"email": "another@example.com"})
+
+    first["last_name"] += "-Edited"
+    second.update(version="", last_name=second["last_name"] + "-Edited")  # no check asked
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(first))
+    writer.writeheader()
+    writer.writerows([first, second])
+    job = start(sales, out.getvalue())
+
+    changed_since, unchecked = sorted(job.rows.all(), key=lambda row: row.line)
+    assert changed_since.status == "error"
+    assert changed_since.errors == [
+        "This contact was changed since the template was downloaded (version 1, now 2): download the template again, "
+        "or blank its version to change it anyway."
+    ]
+    # Without a version, the row's cells are taken as they are: the email typed back, the colleague's undone.
+    assert unchecked.status == "change"
+    assert set(unchecked.changes) == {"last_name", "email"}
+
+
+def test_a_version_that_is_no_number_is_an_error_on_its_row(sales, contacts):
+    job = start(sales, f"id,version,first_name\n{contacts[0].pk},v2,Léa\n")
+    assert job.rows.get().errors == ["version: “v2” is not a version number (blank it to skip the check)."]
 
 
 @pytest.mark.django_db(transaction=True)
