@@ -325,6 +325,18 @@ class TestPages:
         assert b'id="import-link"' in client.get(reverse("contact-list")).content
         assert b'id="import-link"' in client.get(reverse("catalog-list")).content
 
+    def test_a_live_search_takes_the_import_link_along(self, client, sales):
+        """The template holds the rows the list shows: after a search typed in the box, those rows."""
+        client.force_login(sales)
+        headers = {"HX-Request": "true", "HX-Target": "results"}
+        answer = client.get(reverse("contact-list"), {"q": "lucas", "role": "legal"}, headers=headers).content.decode()
+        assert (
+            '<a class="button" id="import-link" href="/contacts/import/?q=lucas&amp;role=legal" hx-swap-oob="true">'
+            in answer
+        )
+        page = client.get(reverse("catalog-list"), {"q": "autumn"}).content.decode()
+        assert page.count('id="import-link"') == 1  # the page's own, not a second one for a fragment
+
     def test_a_bad_file_is_explained_on_the_upload_page(self, client, sales):
         client.force_login(sales)
         response = client.post(reverse("contact-import"), {"file": upload(b"\x00\x01binary")})
