@@ -93,7 +93,7 @@ def cell_value(value):
 def form_value(field: forms.Field, text: str):
     """A non-blank cell as the edit form's field takes it; raises ValidationError for a boolean it cannot read."""
     if isinstance(field, forms.MultipleChoiceField):
-        return [part for part in ROLE_SEPARATORS.split(text) if part]
+        return [part.lower() for part in ROLE_SEPARATORS.split(text) if part]  # "Signer" as typed is the signer role
     if isinstance(field, forms.BooleanField):
         word = text.lower()
         if word in TRUE or word in FALSE:

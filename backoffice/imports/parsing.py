@@ -53,6 +53,10 @@ def parse(text: str, *, allowed: list[str], noun: str) -> ParsedFile:
     if not text.strip():
         raise ImportFileError("This file is empty. Download the template, fill it in and upload it.")
     first_line = text.split("\n", 1)[0]
+    if "\t" in first_line and "," not in first_line and ";" not in first_line:
+        raise ImportFileError(
+            "This file's columns are separated by tabs: save the sheet as CSV (commas) and upload it."
+        )
     # Spreadsheets set to a comma as the decimal separator save CSV with semicolons.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     try:

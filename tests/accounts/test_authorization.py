@@ -77,6 +77,7 @@ def catalog_form(world):
 
 EXPECTED: dict[str, list[Rule]] = {
     "healthz": [Rule(PUBLIC)],
+    "favicon": [Rule((204,) * 5)],
     "login": [Rule((200, REDIRECT, REDIRECT, REDIRECT, REDIRECT))],
     "logout": [Rule((LOGIN,) * 5, method="POST")],
     "password_change": page(EVERYONE),

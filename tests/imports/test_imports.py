@@ -113,6 +113,7 @@ def test_catalog_rows_are_checked_by_the_catalog_form(sales):
         (b"id\n1\n", "Nothing to change"),
         (b"", "This file is empty."),
         (b"id,first_name\n", "This file has a header but no rows."),
+        (b"id\tfirst_name\n1\tA\n", "This file's columns are separated by tabs"),
         (b'id,first_name\n1,"' + b"x" * 200_000 + b'"\n', "This file is not valid CSV"),
     ],
 )
@@ -131,6 +132,14 @@ def test_too_large_a_file_is_refused_before_it_is_read(sales, contacts, settings
     with pytest.raises(ImportFileError, match="This file has 3 rows; an import takes at most 2"):
         start(sales, "id,first_name\n" + f"{contacts[0].pk},A\n" * 3)
     assert not ImportJob.objects.exists()
+
+
+def test_roles_are_read_whatever_their_case_and_shown_as_people_read_them(client, sales, contacts):
+    job = start(sales, f"id,role\n{contacts[0].pk},Buyer SIGNER\n")
+    assert job.rows.get().changes == {"role": [["buyer"], ["buyer", "signer"]]}
+    client.force_login(sales)
+    page = client.get(reverse("import-detail", args=[job.pk])).content.decode()
+    assert "<strong>role</strong>: <del>buyer</del> → <ins>buyer, signer</ins>" in page
 
 
 def test_excel_files_with_a_byte_order_mark_and_semicolons_are_read(sales, contacts):
