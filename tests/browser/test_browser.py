@@ -210,6 +210,41 @@ def test_main_pages_on_a_phone(staff, pulled):
         phone.screenshot(name)
 
 
+def test_the_sync_queue_an_import_and_a_stale_edit_on_a_phone(staff, pulled):
+    """Pages with long cells (an upstream's reason, a long button label, a comparison): none scrolls sideways."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from backoffice.imports import services as imports
+
+    catalogs = list(Catalog.objects.order_by("name")[:3])
+    reason = "name: must be unique within the workspace (another catalog named so exists already)"
+    Catalog.objects.filter(pk=catalogs[0].pk).update(sync_status=SyncStatus.FAILED, sync_error=reason)
+    Catalog.objects.filter(pk=catalogs[1].pk).update(sync_status=SyncStatus.PENDING, push_attempts=3, sync_error=reason)
+    user = factories.superuser()
+    rows = "".join(f"{catalog.pk},Renamed {n}\n" for n, catalog in enumerate(catalogs)) + "not-an-id,Bad\n"
+    upload = SimpleUploadedFile("changes.csv", f"id,name\n{rows}".encode(), content_type="text/csv")
+    job = imports.import_start(resource="catalogs", user=user, upload=upload)
+    phone = staff(user, viewport=PHONE)
+
+    def fits(name: str) -> None:
+        width = phone.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{name} scrolls sideways on a phone ({width}px)"
+        phone.screenshot(name)
+
+    phone.goto(f"/catalogs/{catalogs[2].pk}/edit/")  # a stale edit: the comparison table
+    phone.page.fill("#id_name", "Mine")
+    Catalog.objects.filter(pk=catalogs[2].pk).update(name="Theirs", version=catalogs[2].version + 1)
+    phone.page.get_by_role("button", name="Save", exact=True).click()
+    expect(phone.page.locator("table.conflict")).to_be_visible()
+    fits("phone-stale-edit")
+    phone.goto("/sync/")
+    expect(phone.page.locator("#failed-title")).to_contain_text("(1)")
+    fits("phone-sync-queue")
+    phone.goto(f"/imports/{job.pk}/")
+    expect(phone.page.locator("#import-errors")).to_be_visible()
+    fits("phone-import-detail")
+
+
 def test_login_page(chromium, live_server, transactional_db):
     context = chromium.new_context(viewport=WIDE)
     page = context.new_page()
