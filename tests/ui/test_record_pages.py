@@ -194,7 +194,7 @@ def test_the_saved_notice_follows_the_push_and_gives_qwotys_reason_when_refused(
     failed = sales.get(url, headers=htmx_to("push-outcome")).content.decode()
     assert failed.lstrip().startswith('<div id="push-outcome"')
     assert "every 2s" not in failed  # the push has ended
-    assert "Qwoty refused it: name is already used. Fix the value and save again." in failed
+    assert "Qwoty refused it: “name is already used.” Fix the value and save again." in failed
     Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.SYNCED, sync_error="")
     assert "Saved, and Qwoty has it." in sales.get(url, headers=htmx_to("push-outcome")).content.decode()
 
