@@ -188,7 +188,7 @@ def import_sweep() -> int:
 
 
 def _enqueue(job_task, job: ImportJob) -> None:
-    enqueue(job_task, str(job.pk))
+    enqueue(job_task, str(job.pk), ahead=True)  # someone watches its progress; the pushes it queues come after
 
 
 # The queue's tasks, declared beside what they run: thin, they take the job's id.

@@ -23,9 +23,17 @@ from .models import SyncStatus
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task, *args, run_after=None) -> None:
-    """Queue `task(*args)`, not before `run_after`; within the caller's transaction where the queue can be."""
+# Ahead of the pushes in the database queue: a task someone watches a progress bar for (an import's preview or
+# apply). RQ has no priorities: there it waits its turn.
+AHEAD = 10
+
+
+def enqueue(task, *args, run_after=None, ahead: bool = False) -> None:
+    """Queue `task(*args)`, not before `run_after` (`ahead` of the pushes waiting, where the queue can); within the
+    caller's transaction where the queue can be."""
     in_database = isinstance(task.get_backend(), DatabaseBackend)
+    if ahead and in_database:
+        task = task.using(priority=AHEAD)
     if run_after:
         # RQ keeps a delayed job's time in whole seconds, rounded down: a retry due at 12:00:03.4 would run
         # at 12:00:03.0, find its record not due yet, and end; the record would wait for the sweep.

@@ -225,6 +225,19 @@ def test_a_large_file_is_previewed_by_the_worker_with_its_progress(sales, contac
     assert services.import_counts(job)["change"] == 3
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_imports_task_goes_ahead_of_the_pushes_waiting(sales, contacts, task_queue):
+    """Someone watches its progress bar; the pushes it queues come after those already waiting, as before."""
+    from django_tasks_db.models import DBTaskResult
+
+    for contact in contacts:
+        contact_update(contact=contact, user=None, data={"first_name": "Waiting"})  # a push task each
+    job = start(sales, f"id,last_name\n{contacts[0].pk},Imported\n")
+    assert services.import_confirm(job=job, user=sales)
+    ready = [row.task_path.rsplit(".", 1)[1] for row in DBTaskResult.objects.ready()]
+    assert ready == ["apply_import", *["push_record"] * len(contacts)]
+
+
 class TestApply:
     """Applying runs on the real worker, on both queues, and the pushes reach the sandbox."""
 
