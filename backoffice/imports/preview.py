@@ -82,7 +82,7 @@ def _check_row(row: ImportRow, header, records, importable: Importable, form_cla
         if mirror.value(record, name) != mirrors.to_json(value)
     }
     downloaded = cells.get(VERSION_COLUMN, "")
-    if downloaded and not downloaded.isdigit():
+    if downloaded and not downloaded.isdecimal():  # what int() reads ("²" is a digit, not a number)
         return _error(row, f"version: “{downloaded[:20]}” is not a version number (blank it to skip the check).")
     if row.changes and downloaded and int(downloaded) != record.version:
         return _error(

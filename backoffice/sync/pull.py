@@ -21,6 +21,7 @@ from backoffice.audit.models import Change
 from backoffice.sync.qwoty import QwotyClient
 
 from . import mirror as mirrors
+from . import push
 from .backoff import call_with_retries
 from .context import applying_upstream
 from .hooks import record_changed
@@ -125,16 +126,22 @@ def apply_upstream(mirror, data: dict, record=None, *, read_at: datetime | None 
         if conflicts:
             status = SyncStatus.CONFLICT
         elif still_pending:
-            status = record.sync_status if record.sync_status != SyncStatus.SYNCED else SyncStatus.PENDING
+            # Ours is still to send: a push already owed (pending, pushing, failed) stays as it is; a synced record,
+            # or a conflict Qwoty settled by taking our values, is pending now, and its push queued.
+            settled = record.sync_status in (SyncStatus.SYNCED, SyncStatus.CONFLICT)
+            status = SyncStatus.PENDING if settled else record.sync_status
         else:
             status = SyncStatus.SYNCED
         applied = [name for name in names if name in mirror.fields]
         if applied:
             # As a staff edit does: an edit form or import opened before sees the change, field by field.
             record.version += 1
+        newly_pending = status == SyncStatus.PENDING and record.sync_status != SyncStatus.PENDING
         _save(mirror, record, data, names, status=status, conflict=conflicts or None)
+        if newly_pending:
+            push.enqueue_push(mirror.resource, record.pk)
         if applied:
-            changes = {name: [local[name], mirrors.to_json(incoming[name])] for name in applied}
+            changes = {name: [local[name], incoming[name]] for name in applied}
             Change.objects.create(resource=mirror.resource, record_id=record.pk, from_qwoty=True, changes=changes)
             record_changed.send(sender=type(record), record=record)  # the links get what Qwoty now holds
         return CONFLICT if conflicts else UPDATED
@@ -144,7 +151,8 @@ def _behind(data: dict, record, read_at: datetime | None) -> bool:
     """Whether Qwoty's copy read by a pull is not news: our push of this record is in flight (its answer will
     bring Qwoty's whole object), or the copy is older than the one we hold: read before a push's answer (or another
     pull) was applied, by our clock, or older by Qwoty's `updated_at` (whose precision the API does not promise).
-    Taken for an upstream change, it would revert our own edit or raise a conflict with ourselves."""
+    Taken for an upstream change, it would revert our own edit or raise a conflict with ourselves. (Our clock: the
+    worker's and the refresh's hosts are assumed to agree, as NTP keeps them.)"""
     if record.sync_status == SyncStatus.PUSHING:
         return True
     if read_at is not None and record.last_synced_at is not None and record.last_synced_at > read_at:

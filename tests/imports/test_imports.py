@@ -205,9 +205,10 @@ def test_a_template_row_whose_record_changed_since_the_download_is_not_applied_o
     assert set(unchecked.changes) == {"last_name", "email"}
 
 
-def test_a_version_that_is_no_number_is_an_error_on_its_row(sales, contacts):
-    job = start(sales, f"id,version,first_name\n{contacts[0].pk},v2,Léa\n")
-    assert job.rows.get().errors == ["version: “v2” is not a version number (blank it to skip the check)."]
+@pytest.mark.parametrize("version", ["v2", "²", "-1"])
+def test_a_version_that_is_no_number_is_an_error_on_its_row(sales, contacts, version):
+    job = start(sales, f"id,version,first_name\n{contacts[0].pk},{version},Léa\n")
+    assert job.rows.get().errors == [f"version: “{version}” is not a version number (blank it to skip the check)."]
 
 
 @pytest.mark.django_db(transaction=True)

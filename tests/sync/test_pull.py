@@ -222,3 +222,16 @@ def test_a_refresh_that_changes_a_field_moves_the_version_and_is_in_the_history(
     )
     with pytest.raises(StaleEdit):  # an edit form, or an import, opened before the refresh
         catalog_update(catalog=catalog, user=None, data={"name": "Mine"}, expected_version=catalog.version)
+
+
+def test_a_conflict_qwoty_settles_by_taking_our_value_leaves_the_rest_of_ours_to_push(sandbox, task_queue):
+    pull()
+    catalog = Catalog.objects.first()
+    Catalog.objects.filter(pk=catalog.pk).update(name="Ours", description="Our description")  # edited, not pushed
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Theirs"})
+    assert pull_record(catalog) == CONFLICT
+    sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Ours"})  # someone in Qwoty took our name
+    assert pull_record(catalog) == UPDATED
+    catalog.refresh_from_db()
+    assert (catalog.sync_status, catalog.sync_conflict) == (SyncStatus.PENDING, None)
+    assert [(task.name, task.args) for task in task_queue.tasks()] == [("push_record", ("catalogs", str(catalog.pk)))]
