@@ -71,30 +71,34 @@
     if (focus) focus.focus();
   });
 
-  // Keyboard users keep their place when an action swaps the part of the page they were in. htmx puts the focus
-  // back on an element with the same id (role chips, note fields); otherwise it would fall to the top of the page,
-  // so it goes to the first field with an error, else to the first control of what was swapped in.
+  // Keyboard users keep their place when an action swaps the part of the page they were in: the focus goes back to
+  // the control with the same id (a role chip, a tax ID's button), else to the first field with an error, else to the
+  // first control of what was swapped in, rather than to the top of the page. htmx alone cannot: it disables the
+  // action's buttons while the request runs, which takes their focus away.
   var FOCUSABLE = "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
   function isAction(event) {
     return Boolean(event.detail.requestConfig && event.detail.requestConfig.verb !== "get");  // not a poll
   }
-  var focused = null;  // read as the action leaves: htmx then disables its buttons, which drops their focus
-  var focusWasIn = null;
+  var focused = null;  // the element that had the focus as the action left
+  var focusWasIn = null;  // what the action's answer replaces, if the focus was in it
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (isAction(event)) focused = document.activeElement;
   });
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (!isAction(event)) return;
     var target = event.detail.target;
-    focusWasIn = focused && target && target.contains(focused) ? target : null;
-    focused = null;
+    focusWasIn = event.detail.shouldSwap && focused && target && target.contains(focused) ? target : null;
+    if (!focusWasIn) focused = null;
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     var root = event.target;
     if (!focusWasIn || !(root === focusWasIn || (focusWasIn.id && root.id === focusWasIn.id))) return;
-    focusWasIn = null;
+    var before = focused;
+    focusWasIn = focused = null;
     if (!root.isConnected || (document.activeElement && document.activeElement !== document.body)) return;
-    var next = root.querySelector("[aria-invalid='true']") || root.querySelector(FOCUSABLE);
+    var same = before && before.id ? document.getElementById(before.id) : null;
+    var next = (same && same.matches(FOCUSABLE) ? same : null) ||
+      root.querySelector("[aria-invalid='true']") || root.querySelector(FOCUSABLE);
     if (next) next.focus();
   });
 
