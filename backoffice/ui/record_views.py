@@ -18,7 +18,7 @@ from backoffice.sync.models import SyncStatus
 from backoffice.sync.preview import edit_preview
 from backoffice.ui.history import field_label, last_change, record_changes
 from backoffice.ui.htmx import HtmxHttpRequest, render_page, wants_fragment
-from backoffice.ui.selectors import conflict_fields, record_push_attempts
+from backoffice.ui.selectors import conflict_fields, record_push_attempts, save_outcome
 from backoffice.ui.templatetags.backoffice import sync_badge
 
 IN_FLIGHT = (SyncStatus.PENDING, SyncStatus.PUSHING)
@@ -68,8 +68,9 @@ def sync_fragment(request: HtmxHttpRequest, record) -> HttpResponse | None:
         context = {"detail_url": kind_of(record).url("detail", record.pk), "changes": record_changes(record)}
         return render_page(request, "records/change_history.html", context)
     if request.htmx.target == PUSH_OUTCOME:
-        context = {"record": record, "kind": kind_of(record), "detail_url": kind_of(record).url("detail", record.pk)}
-        return render_page(request, "records/push_outcome.html", context)
+        kind = kind_of(record)
+        context = {"record": record, "kind": kind, "detail_url": kind.url("detail", record.pk)}
+        return render_page(request, "records/push_outcome.html", {**context, "outcome": save_outcome(record)})
     if request.htmx.target == badge_id(record):
         response = HttpResponse(render_badge(request, record))
         patch_vary_headers(response, ["HX-Request"])
@@ -164,6 +165,7 @@ def _saved(request: HtmxHttpRequest, record, form_class, *, changed: bool, merge
         "form": form_class(instance=record),
         "saved": changed,
         "saved_note": note if changed else "No changes to save.",
+        "outcome": save_outcome(record) if changed else "",
     }
     response = render(request, "records/record_form.html#form", context)
     # The page's sync badge starts polling, its breadcrumb shows a new name; record panels elsewhere refresh themselves.

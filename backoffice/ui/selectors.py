@@ -10,6 +10,7 @@ from django.db.models import Func, IntegerField, Q, Subquery, Value
 
 from backoffice.db import row_counts
 from backoffice.records import KINDS, Kind, kind_of
+from backoffice.sync.http.errors import DOWN_KINDS
 from backoffice.sync.models import Alert, AlertNotice, AlertState, PushAttempt, SyncStatus, Target, TargetState
 from backoffice.ui.history import field_label
 
@@ -191,6 +192,23 @@ class ConflictField:
     label: str
     local: object
     upstream: object
+
+
+def save_outcome(record) -> str:
+    """What became of a record's latest save, for the notice under its edit form: "sending", "retrying", "paused"
+    (Qwoty refused our token: it waits for a manager), "synced", "conflict", "refused" (Qwoty said no: the value is
+    to fix) or "unreachable" (its retries ran out without Qwoty taking it: retry later)."""
+    status = record.sync_status
+    if status in (SyncStatus.SYNCED, SyncStatus.CONFLICT):
+        return status
+    if status == SyncStatus.FAILED:
+        last = PushAttempt.objects.filter(
+            target=Target.QWOTY, resource=kind_of(record).resource, record_id=record.pk
+        ).values_list("error_kind", flat=True)
+        return "unreachable" if last.first() in DOWN_KINDS else "refused"
+    if TargetState.objects.filter(target=Target.QWOTY, paused=True).exists():
+        return "paused"
+    return "retrying" if record.push_attempts else "sending"
 
 
 def conflict_fields(record) -> list[ConflictField]:

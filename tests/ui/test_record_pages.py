@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 
 from backoffice.audit.models import Change
 from backoffice.sync.models import PushAttempt, SyncStatus
+from backoffice.sync.targets import pause_target
 from catalogs.models import Catalog
 from catalogs.services import catalog_update
 from contacts.models import Contact
@@ -197,6 +198,26 @@ def test_the_saved_notice_follows_the_push_and_gives_qwotys_reason_when_refused(
     assert "Qwoty refused it: “name is already used.” Fix the value and save again." in failed
     Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.SYNCED, sync_error="")
     assert "Saved, and Qwoty has it." in sales.get(url, headers=htmx_to("push-outcome")).content.decode()
+
+
+def test_the_saved_notice_tells_a_refusal_from_qwoty_being_down_or_paused(sales):
+    """A value to fix, a retry to make later, or a manager to wait for: not the same advice."""
+    catalog = factories.CatalogFactory()
+    url = reverse("catalog-detail", args=[catalog.pk])
+    gave_up = "Gave up after 8 attempts: Service unavailable"
+    Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.FAILED, sync_error=gave_up)
+    PushAttempt.objects.create(
+        target="qwoty", resource="catalogs", record_id=catalog.pk, status=503, error_kind="unavailable"
+    )
+    notice = sales.get(url, headers=htmx_to("push-outcome")).content.decode()
+    assert f"Qwoty did not take it: “{gave_up}” Retry from the catalog's page once Qwoty answers again." in notice
+    assert "Fix the value" not in notice
+
+    Catalog.objects.filter(pk=catalog.pk).update(sync_status=SyncStatus.PENDING, push_attempts=0)
+    pause_target("Invalid API token")
+    notice = sales.get(url, headers=htmx_to("push-outcome")).content.decode()
+    assert "Pushing to Qwoty is paused (it refused our token)" in notice
+    assert "every 2s" not in notice  # nothing moves until a manager resumes
 
 
 def test_saving_without_htmx_redirects_to_the_record_with_a_message(sales):
