@@ -223,9 +223,9 @@ def _on_success(mirror, record, sent_values: dict, data: dict, attempt: PushAtte
 def _apply_whole_answer(mirror, record, sent_values: dict, data: dict) -> bool:
     """The usual case, in one UPDATE: nobody edited the record while the PATCH was in flight.
 
-    Staff edits go through `record_update`, which bumps `version`, so the UPDATE is guarded by the
-    version read before the PATCH; it changes nothing (and this returns False) if an edit came in
-    between. Rows of related tables (a customer's tax IDs) are read again too and must still be as
+    Staff edits go through `record_update`, and a refresh's through `pull.apply_upstream`; both bump `version`, so
+    the UPDATE is guarded by the version read before the PATCH; it changes nothing (and this returns False) if an
+    edit came in between. Rows of related tables (a customer's tax IDs) are read again too and must still be as
     sent: a write of those rows that bypassed `record_update` would not have moved the version.
     """
     if any(mirror.value(record, name) != sent_values[name] for name in mirror.related):
