@@ -173,7 +173,7 @@ def test_a_link_being_retried_shows_the_last_error(sales):
     link = link_prioticket(contact, status=SyncStatus.PENDING)
     PrioticketLink.objects.filter(pk=link.pk).update(push_attempts=2, sync_error="Service unavailable")
     card = target_section(sales.get(links_url(contact), headers=HTMX).content.decode(), "prioticket")
-    assert "2 attempts failed so far, trying again after: Service unavailable" in card
+    assert "2 attempts failed so far (“Service unavailable”), trying again…" in card
 
 
 def test_a_paused_target_is_said_on_its_part_of_the_card(sales):
