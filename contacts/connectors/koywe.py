@@ -83,16 +83,17 @@ class KoyweConnector(Connector):
                 errors["email"] = "Koywe refuses this email address."
         if contact.phone and not _phone_valid_in(contact.phone, country):
             errors["phone"] = f"Koywe needs a phone number valid in {country or 'its country'}."
+        # Every field's error at once, so one submit shows all there is to fix.
         if link.document_type and not link.document_number:
             errors["document_number"] = "Koywe needs the number of the document."
-        elif link.document_type and link.document_type not in documents_for(link.business_type):
+        if link.document_type and link.document_type not in documents_for(link.business_type):
             business = dict(BUSINESS_TYPES).get(link.business_type, link.business_type)
             errors["document_type"] = f"Koywe does not take a {link.document_type} for a {business.lower()}."
+        if link.tax_id_type and link.tax_id_type not in TAX_ID_TYPES.get(country, ()):
+            errors["tax_id_type"] = f"Koywe does not take a {link.tax_id_type} in {country}."
         if link.tax_id_type and not link.tax_id_number:
             errors["tax_id_number"] = "Koywe needs the tax ID's number."
-        elif link.tax_id_type and link.tax_id_type not in TAX_ID_TYPES.get(country, ()):
-            errors["tax_id_type"] = f"Koywe does not take a {link.tax_id_type} in {country}."
-        elif link.tax_id_type:
+        elif link.tax_id_type and "tax_id_type" not in errors:
             check = validate_tax_id(link.tax_id_type, link.tax_id_number)
             if check.status != "valid":
                 errors["tax_id_number"] = f"Not a valid {link.tax_id_type}: {check.reason}"

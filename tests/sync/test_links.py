@@ -256,6 +256,16 @@ def test_a_link_koywe_would_refuse_is_refused_in_the_form(contact, staff, pulled
     assert not task_queue.tasks()
 
 
+def test_every_field_koywe_would_refuse_is_told_at_once(contact, staff, pulled, task_queue):
+    """A document type the business does not take and no number, a tax ID type the country does not take and no
+    number: all four in one answer, not one a submit."""
+    contact = set_phone(contact, None, pulled)
+    wrong = {"business_type": "PERSON", "document_type": "CNPJ", "country_symbol": "AR", "tax_id_type": "RUT"}
+    with pytest.raises(ValidationError) as refused:
+        link_koywe(contact, staff, **wrong)
+    assert set(refused.value.message_dict) == {"document_type", "document_number", "tax_id_type", "tax_id_number"}
+
+
 def test_a_contact_edit_koywe_would_refuse_is_refused_and_nothing_is_saved(contact, staff, pulled):
     contact = set_phone(contact, VALID_CL_PHONE, pulled)
     link_koywe(contact, staff)
