@@ -30,8 +30,11 @@ class TaxIdInlineFormSet(BaseInlineFormSet):
         self.tax_ids: list[dict] | None = None
         if self.instance._state.adding:
             return
-        # A row someone else removed meanwhile fails on its id: that too is a list changed since it was opened.
-        if not self.has_changed() and not any("id" in form.errors for form in self.initial_forms):
+        if not self.edited():
+            # The user left the tax IDs alone: a row someone else removed meanwhile (its form fails on its id) is no
+            # reason to refuse their save of the customer's other fields.
+            for form in self.initial_forms:
+                form.errors.pop("id", None)
             return
         seen = self.seen()
         if seen is None:
@@ -72,6 +75,23 @@ class TaxIdInlineFormSet(BaseInlineFormSet):
         twice = sorted({value for value in typed if typed.count(value) > 1})
         if twice:
             raise ValidationError(f"Typed twice: {', '.join(twice)}. A customer has each tax ID once.")
+
+    def edited(self) -> bool:
+        """Whether the user changed the list: a row added, marked for deletion, or typed over since the page was
+        opened. Not `has_changed()`: that compares with the rows as saved now, which someone else may have changed."""
+        for index, form in enumerate(self.forms):
+            if index >= self.initial_form_count():
+                if form.has_changed():
+                    return True
+                continue
+            if self.can_delete and form.add_prefix("DELETE") in self.data:
+                return True
+            for name in ("position", "tax", "tax_value"):
+                field = form.fields[name]
+                opened = field.hidden_widget().value_from_datadict(self.data, self.files, form.add_initial_prefix(name))
+                if opened != field.widget.value_from_datadict(self.data, self.files, form.add_prefix(name)):
+                    return True
+        return False
 
     def seen(self) -> list[dict] | None:
         """The tax IDs as the form was opened, in order; None for a post without them (not from the admin's page)."""

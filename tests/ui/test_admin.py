@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.apps import apps
+from django.db.models import Count
 from django.urls import reverse
 
 from backoffice.audit.models import Change
@@ -288,3 +289,19 @@ def test_a_contacts_customer_is_shown_not_editable_in_the_admin(admin_client, pu
     page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
     assert 'name="customer"' not in page
     assert str(contact.customer) in page
+
+
+def test_a_tax_id_someone_else_removed_does_not_refuse_an_admin_save_of_other_fields(admin_client, pulled):
+    customer = Customer.objects.annotate(n=Count("tax_ids")).filter(n__gte=2).order_by("pk").first()
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    form = opened_admin_form(admin_client, url)
+    seen = [tax_id.as_upstream() for tax_id in customer.tax_ids.order_by("position", "id")]
+    kept = seen[1:]
+    tax_review.tax_ids_replace(customer=customer, user=None, tax_ids=kept, seen=seen)  # someone else, meanwhile
+
+    response = admin_client.post(url, {**form, "id_crm": "CRM-MINE"})
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    customer.refresh_from_db()
+    assert customer.id_crm == "CRM-MINE"
+    assert [tax_id.as_upstream() for tax_id in customer.tax_ids.order_by("position", "id")] == kept
