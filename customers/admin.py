@@ -84,7 +84,9 @@ class TaxIdInlineFormSet(BaseInlineFormSet):
                 if form.has_changed():
                     return True
                 continue
-            if self.can_delete and form.add_prefix("DELETE") in self.data:
+            if self.can_delete and form.fields["DELETE"].widget.value_from_datadict(
+                self.data, self.files, form.add_prefix("DELETE")
+            ):
                 return True
             for name in ("position", "tax", "tax_value"):
                 field = form.fields[name]

@@ -137,6 +137,9 @@ def apply_upstream(mirror, data: dict, record=None, *, read_at: datetime | None 
             # As a staff edit does: an edit form or import opened before sees the change, field by field.
             record.version += 1
         newly_pending = status == SyncStatus.PENDING and record.sync_status != SyncStatus.PENDING
+        if newly_pending:  # as a staff edit leaves it (`push.mark_dirty`): a fresh push, due now
+            record.push_attempts, record.sync_error, record.sync_error_at = 0, "", None
+            record.next_push_at = timezone.now()
         _save(mirror, record, data, names, status=status, conflict=conflicts or None)
         if newly_pending:
             push.enqueue_push(mirror.resource, record.pk)

@@ -1,6 +1,7 @@
 """qwoty_pull and the merge of upstream objects into local records."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -227,11 +228,14 @@ def test_a_refresh_that_changes_a_field_moves_the_version_and_is_in_the_history(
 def test_a_conflict_qwoty_settles_by_taking_our_value_leaves_the_rest_of_ours_to_push(sandbox, task_queue):
     pull()
     catalog = Catalog.objects.first()
-    Catalog.objects.filter(pk=catalog.pk).update(name="Ours", description="Our description")  # edited, not pushed
+    Catalog.objects.filter(pk=catalog.pk).update(  # edited, not pushed: its push backing off
+        name="Ours", description="Our description", push_attempts=3, next_push_at=timezone.now() + timedelta(hours=1)
+    )
     sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Theirs"})
     assert pull_record(catalog) == CONFLICT
     sandbox.api("PATCH", f"catalogs/{catalog.pk}", json={"name": "Ours"})  # someone in Qwoty took our name
     assert pull_record(catalog) == UPDATED
     catalog.refresh_from_db()
-    assert (catalog.sync_status, catalog.sync_conflict) == (SyncStatus.PENDING, None)
+    assert (catalog.sync_status, catalog.sync_conflict, catalog.push_attempts) == (SyncStatus.PENDING, None, 0)
+    assert catalog.next_push_at <= timezone.now()  # due now, as after a staff edit
     assert [(task.name, task.args) for task in task_queue.tasks()] == [("push_record", ("catalogs", str(catalog.pk)))]

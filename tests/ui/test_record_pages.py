@@ -217,7 +217,7 @@ def test_the_saved_notice_tells_a_refusal_from_qwoty_being_down_or_paused(sales)
     pause_target("Invalid API token")
     notice = sales.get(url, headers=htmx_to("push-outcome")).content.decode()
     assert "Pushing to Qwoty is paused (it refused our token)" in notice
-    assert "every 2s" not in notice  # nothing moves until a manager resumes
+    assert 'hx-trigger="every 10s"' in notice  # slowly: nothing moves until a manager resumes
 
 
 def test_saving_without_htmx_redirects_to_the_record_with_a_message(sales):
