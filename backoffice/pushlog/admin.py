@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.html import format_html
 
 from backoffice.sync.models import PushAttempt, TargetState
+from backoffice.ui.read_only_admin import ReadOnlyAdmin
 from backoffice.ui.templatetags.backoffice import pretty_json
 
 
@@ -42,16 +43,7 @@ def shown_body(body):
 
 
 @admin.register(TargetState)
-class TargetStateAdmin(admin.ModelAdmin):
+class TargetStateAdmin(ReadOnlyAdmin):
     """Read-only: the push engine writes it. A paused target is resumed on /sync/, which also queues what waited."""
 
     list_display = ("target", "paused", "paused_reason", "paused_at", "failing_since", "failing_reason")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
