@@ -89,22 +89,21 @@ class TaxIdInlineFormSet(BaseInlineFormSet):
             ):
                 return True
             for name in ("position", "tax", "tax_value"):
-                field = form.fields[name]
-                opened = field.hidden_widget().value_from_datadict(self.data, self.files, form.add_initial_prefix(name))
-                if opened != field.widget.value_from_datadict(self.data, self.files, form.add_prefix(name)):
+                typed = form.fields[name].widget.value_from_datadict(self.data, self.files, form.add_prefix(name))
+                if self._opened(form, name) != typed:
                     return True
         return False
+
+    def _opened(self, form, name: str):
+        """A row's value of `name` as the page was opened (its hidden initial input); None if not posted."""
+        hidden = form.fields[name].hidden_widget()
+        return hidden.value_from_datadict(self.data, self.files, form.add_initial_prefix(name))
 
     def seen(self) -> list[dict] | None:
         """The tax IDs as the form was opened, in order; None for a post without them (not from the admin's page)."""
         seen = []
         for form in self.initial_forms:
-            opened = {
-                name: form.fields[name]
-                .hidden_widget()
-                .value_from_datadict(self.data, self.files, form.add_initial_prefix(name))
-                for name in ("tax", "tax_value")
-            }
+            opened = {name: self._opened(form, name) for name in ("tax", "tax_value")}
             if None in opened.values():
                 return None
             seen.append(opened)

@@ -53,13 +53,13 @@ def pull_resource(client: QwotyClient, mirror, summary: PullSummary, *, on_page=
             lambda page=page_number: client.list_page(mirror.resource, page=page),
             base=settings.QWOTY_RETRY_BASE_SECONDS,
         )
-        page = response.data or []
-        existing = mirror.model.objects.in_bulk(list(filter(None, map(_id, page))))
-        for data in page:
+        page = [(_id(item), item) for item in response.data or []]
+        existing = mirror.model.objects.in_bulk([pk for pk, _ in page if pk is not None])
+        for pk, data in page:
             try:
-                if _id(data) is None:
+                if pk is None:
                     raise ValueError("not an object with a UUID id")
-                summary.add(apply_upstream(mirror, data, existing.get(_id(data)), read_at=read_at))
+                summary.add(apply_upstream(mirror, data, existing.get(pk), read_at=read_at))
             except (DatabaseError, KeyError, TypeError, ValueError, ValidationError) as exc:
                 # One malformed or orphaned object must not stop the import: it is counted and reported.
                 what = data.get("id") if isinstance(data, dict) else repr(data)[:60]

@@ -334,7 +334,7 @@ class SearchField(forms.CharField):
     no search, and list every record as if they all matched."""
 
     def to_python(self, value):
-        return super().to_python(str(value or "").replace("\x00", "")[: self.max_length]).strip()
+        return super().to_python(str(value or "").replace("\x00", "")[: self.max_length])  # then stripped
 
 
 class ListParams(forms.Form):

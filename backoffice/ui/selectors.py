@@ -182,9 +182,12 @@ def _rounded(estimate: int) -> int:
 
 def record_push_attempts(record, *, target: str = Target.QWOTY, limit: int = 20) -> list[PushAttempt]:
     """The latest calls made to one target for one record, newest first."""
-    kind = kind_of(record)
-    attempts = PushAttempt.objects.filter(target=target, resource=kind.resource, record_id=record.pk)
-    return list(attempts.select_related("user")[:limit])
+    return list(_attempts(record, target).select_related("user")[:limit])
+
+
+def _attempts(record, target: str):
+    """The calls made to `target` for `record`, newest first."""
+    return PushAttempt.objects.filter(target=target, resource=kind_of(record).resource, record_id=record.pk)
 
 
 @dataclass(frozen=True)
@@ -202,10 +205,8 @@ def save_outcome(record) -> str:
     if status in (SyncStatus.SYNCED, SyncStatus.CONFLICT):
         return status
     if status == SyncStatus.FAILED:
-        last = PushAttempt.objects.filter(
-            target=Target.QWOTY, resource=kind_of(record).resource, record_id=record.pk
-        ).values_list("error_kind", flat=True)
-        return "unreachable" if last.first() in DOWN_KINDS else "refused"
+        last = _attempts(record, Target.QWOTY).values_list("error_kind", flat=True).first()
+        return "unreachable" if last in DOWN_KINDS else "refused"
     if TargetState.objects.filter(target=Target.QWOTY, paused=True).exists():
         return "paused"
     return "retrying" if record.push_attempts else "sending"
